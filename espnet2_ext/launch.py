@@ -1,0 +1,61 @@
+"""A ``--python`` replacement that lets ESPnet's stock recipe scripts use espnet2_ext.
+
+ESPnet's ``st.sh`` / ``asr.sh`` run every Python step as ``${python} -m espnet2.bin.X``
+or ``${python} path/to/script.py``. Pointing ``--python`` here::
+
+    ./st.sh --python "python3 -m espnet2_ext.launch" --st_config conf/multiview.yaml
+
+runs each step in a process where our frontends are registered, and maps the training
+entry points (``espnet2.bin.st_train``, ``espnet2.bin.asr_train``) onto ours, which add
+frontend reporting and the epoch-aware trainer. Any other module or script runs
+unchanged (``runpy``, as ``python -m`` / ``python script.py`` would).
+"""
+
+import runpy
+import sys
+from typing import List, Optional
+
+#: Stock ESPnet entry points replaced by ours.
+REPLACEMENTS = {
+    "espnet2.bin.st_train": "espnet2_ext.bin.st_train",
+    "espnet2.bin.asr_train": "espnet2_ext.bin.asr_train",
+    "espnet2.bin.st_inference": "espnet2_ext.bin.st_inference",
+    "espnet2.bin.asr_inference": "espnet2_ext.bin.asr_inference",
+}
+
+USAGE = "usage: python -m espnet2_ext.launch (-m MODULE | SCRIPT | -c CODE) [ARGS ...]"
+
+
+def resolve_module(module: str) -> str:
+    """The module that actually runs for a requested ``-m`` module."""
+    return REPLACEMENTS.get(module, module)
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(USAGE)
+        print("replaces: " + ", ".join(f"{k} -> {v}" for k, v in REPLACEMENTS.items()))
+        sys.exit(0 if argv else 2)
+
+    from espnet2_ext import registry
+
+    registry.register()
+    if argv[0] == "-m":
+        if len(argv) < 2:
+            sys.exit(USAGE)
+        module = resolve_module(argv[1])
+        sys.argv = [module] + argv[2:]
+        runpy.run_module(module, run_name="__main__", alter_sys=True)
+    elif argv[0] == "-c":
+        if len(argv) < 2:
+            sys.exit(USAGE)
+        sys.argv = ["-c"] + argv[2:]
+        exec(compile(argv[1], "<string>", "exec"), {"__name__": "__main__"})
+    else:
+        sys.argv = argv
+        runpy.run_path(argv[0], run_name="__main__")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""ESPnet task glue: our task classes register the frontends at import."""

@@ -1,0 +1,21 @@
+"""The ASR task with espnet2_ext's frontends, frontend reports and epoch-aware trainer."""
+
+import argparse
+
+from espnet2.tasks.asr import ASRTask
+
+from espnet2_ext import registry
+from espnet2_ext.tasks.epoch import EpochAwareTrainer
+from espnet2_ext.tasks.frontend_report import attach_frontend_report
+
+registry.register()
+
+
+class MultiViewASRTask(ASRTask):
+    """ESPnet's :class:`ASRTask`; the model reports frontend losses and statistics."""
+
+    trainer = EpochAwareTrainer
+
+    @classmethod
+    def build_model(cls, args: argparse.Namespace):
+        return attach_frontend_report(super().build_model(args))

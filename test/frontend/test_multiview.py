@@ -1,0 +1,146 @@
+"""The multiview frontend against a real (random-weight) s3prl HuBERT upstream."""
+
+import pytest
+import torch
+
+from espnet2_ext.frontend.multiview import MultiViewFrontend
+
+LENGTHS = torch.tensor([16000, 15999, 8001, 400])
+# Hand-computed: FBank n // 160 + 1 = [101, 100, 51, 3]; SSL (n - 1) // 320 + 1 =
+# [50, 50, 26, 2]; rate ssl: min(ceil(fbank / 2), ssl); rate fbank: min(fbank, 2 ssl).
+EXPECTED_FRAMES = {
+    ("gsgn", "ssl"): [50, 50, 26, 2],
+    ("gsgn", "fbank"): [100, 100, 51, 3],
+    ("fbank", "ssl"): [51, 50, 26, 2],
+    ("fbank", "fbank"): [101, 100, 51, 3],
+    ("ssl", "ssl"): [50, 50, 26, 2],
+    ("ssl", "fbank"): [100, 100, 52, 4],
+}
+
+
+def _frontend(hubert, **conf):
+    conf.setdefault("dim", 16)
+    return MultiViewFrontend(
+        upstreams=[{"name": "hubert_local", "path_or_url": str(hubert)}], **conf
+    )
+
+
+def _batch(seed=0):
+    g = torch.Generator().manual_seed(seed)
+    wav = torch.randn(len(LENGTHS), int(LENGTHS.max()), generator=g)
+    return wav * (torch.arange(wav.size(1))[None] < LENGTHS[:, None]), LENGTHS.clone()
+
+
+@pytest.mark.parametrize("fusion,rate", sorted(EXPECTED_FRAMES))
+def test_exact_frame_counts_per_utterance(tiny_hubert, fusion, rate):
+    frontend = _frontend(tiny_hubert, fusion=fusion, rate=rate, output_dim=12).eval()
+    feats, lens = frontend(*_batch())
+    assert lens.tolist() == EXPECTED_FRAMES[(fusion, rate)]
+    assert feats.shape == (4, max(EXPECTED_FRAMES[(fusion, rate)]), 12)
+    assert frontend.output_size() == 12
+
+
+@pytest.mark.parametrize("rate", ["ssl", "fbank"])
+def test_padding_content_never_reaches_valid_frames(tiny_hubert, rate):
+    frontend = _frontend(tiny_hubert, rate=rate, interface="hconv").eval()
+    wav, lens = _batch()
+    garbage = wav + 100.0 * (torch.arange(wav.size(1))[None] >= lens[:, None])
+    clean_out, clean_lens = frontend(wav, lens)
+    dirty_out, dirty_lens = frontend(garbage, lens)
+    assert torch.equal(clean_lens, dirty_lens)
+    assert torch.equal(clean_out, dirty_out)
+    for b, n in enumerate(clean_lens.tolist()):
+        assert torch.count_nonzero(clean_out[b, n:]) == 0
+        assert torch.count_nonzero(clean_out[b, :n]) > 0
+
+
+def test_single_view_baselines_do_not_build_the_other_view(tiny_hubert):
+    fbank_only = MultiViewFrontend(fusion="fbank", dim=16)  # needs no upstream at all
+    assert not hasattr(fbank_only, "upstream")
+    assert fbank_only.fbank is not None
+    ssl_only = _frontend(tiny_hubert, fusion="ssl")
+    assert ssl_only.fbank is None and not hasattr(ssl_only, "fbank_proj")
+
+
+def test_frozen_upstream_gets_no_gradient_and_stays_bit_identical(tiny_hubert):
+    frontend = _frontend(tiny_hubert, interface="weighted_sum").train()
+    up = {k: v.clone() for k, v in frontend.upstream.state_dict().items()}
+    rest = {n: p.clone() for n, p in frontend.named_parameters() if p.requires_grad}
+    assert not any(p.requires_grad for p in frontend.upstream.parameters())
+    assert not frontend.upstream.training  # eval mode despite frontend.train()
+    assert {n.split(".")[0] for n in rest} == {
+        "fbank_proj", "interface", "ssl_proj", "fusion",
+    }  # fmt: skip
+    optim = torch.optim.SGD(frontend.parameters(), lr=0.1)
+    feats, lens = frontend(*_batch())
+    feats.pow(2).mean().backward()
+    optim.step()
+    assert all(p.grad is None for p in frontend.upstream.parameters())
+    for k, v in frontend.upstream.state_dict().items():
+        assert torch.equal(v, up[k]), k
+    changed = [n for n, p in frontend.named_parameters() if p.requires_grad
+               and not torch.equal(p, rest[n])]  # fmt: skip
+    assert "ssl_proj.weight" in changed and "fbank_proj.weight" in changed
+
+
+def test_fine_tuned_upstream_receives_gradients_and_changes(tiny_hubert):
+    frontend = _frontend(tiny_hubert, freeze_upstream=False).train()
+    assert frontend.upstream.training
+    before = {k: v.clone() for k, v in frontend.upstream.state_dict().items()}
+    optim = torch.optim.SGD(frontend.parameters(), lr=0.1)
+    frontend(*_batch())[0].pow(2).mean().backward()
+    grads = [p.grad for p in frontend.upstream.parameters() if p.requires_grad]
+    assert grads and sum(int(g is not None and g.abs().sum() > 0) for g in grads) > 10
+    optim.step()
+    after = frontend.upstream.state_dict()
+    assert any(not torch.equal(after[k], before[k]) for k in before)
+
+
+def test_reload_pretrained_parameters_restores_the_checkpoint(tiny_hubert):
+    frontend = _frontend(tiny_hubert)
+    reference = {k: v.clone() for k, v in frontend.upstream.state_dict().items()}
+    with torch.no_grad():
+        for p in frontend.upstream.parameters():
+            p.normal_()
+    frontend.reload_pretrained_parameters()
+    for k, v in frontend.upstream.state_dict().items():
+        assert torch.equal(v, reference[k]), k
+
+
+@pytest.mark.parametrize("mode", ["sum", "concat"])
+def test_two_upstreams_with_different_depth_and_width(tiny_hubert, tmp_path, mode):
+    from espnet2_ext.utils.dummy_upstream import write_dummy_wav2vec2
+
+    w2v = write_dummy_wav2vec2(tmp_path / "w2v.pt", num_layers=4, dim=48)
+    frontend = MultiViewFrontend(
+        upstreams=[
+            {"name": "hubert_local", "path_or_url": str(tiny_hubert)},  # 3 x 32
+            {"name": "wav2vec2_local", "path_or_url": str(w2v)},  # 5 x 48
+        ],
+        upstream_fusion=mode,
+        interface="hconv",
+        dim=16,
+    ).eval()
+    assert isinstance(frontend.upstream, torch.nn.ModuleList)
+    assert frontend.layer_fusion.num_layers == 5
+    assert frontend.layer_fusion.output_size() == 48
+    feats, lens = frontend(*_batch())
+    assert lens.tolist() == [50, 50, 26, 2]
+    assert feats.shape == (4, 50, 16)
+
+
+def test_eval_mode_is_deterministic(tiny_hubert):
+    frontend = _frontend(
+        tiny_hubert, fusion_conf={"branch_dropout": [[1, 0.3, 0.3]]}
+    ).eval()
+    batch = _batch()
+    assert torch.equal(frontend(*batch)[0], frontend(*batch)[0])
+
+
+def test_configuration_errors_are_explained(tiny_hubert):
+    with pytest.raises(ValueError, match="16 kHz"):
+        MultiViewFrontend(fs="8k", fusion="fbank")
+    with pytest.raises(ValueError, match="needs 'upstreams:"):
+        MultiViewFrontend(fusion="gsgn")
+    with pytest.raises(ValueError, match="rate must be one of"):
+        _frontend(tiny_hubert, rate="25hz")
