@@ -35,6 +35,7 @@ from typeguard import typechecked
 from espnet2_ext.frontend import upstreams as ups
 from espnet2_ext.frontend.alignment import (
     align_views,
+    mask_frames,
     repeat_frames,
     resample_frames,
     stack_frames,
@@ -50,12 +51,6 @@ from espnet2_ext.tasks.frontend_report import report_stats
 FBANK_DEFAULTS = dict(n_fft=400, win_length=400, hop_length=160, n_mels=80)
 SSL_VIEWS = ("features", "units", "noise")
 RATES = ("ssl", "fbank")
-
-
-def _masked(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-    """Zeroes frames at or beyond each utterance's length. x: (B, T, D)."""
-    valid = torch.arange(x.size(1), device=x.device)[None, :] < lengths[:, None]
-    return x * valid.unsqueeze(-1).to(x.dtype)
 
 
 class MultiViewFrontend(AbsFrontend):
@@ -127,32 +122,9 @@ class MultiViewFrontend(AbsFrontend):
         self._upstream_specs: List[dict] = []
         stride = 2 * self.hop_length  # SSL-rate frames when no upstream is loaded
         if self.uses_ssl:
-            self._upstream_specs = ups.specs_from_config(upstreams)
-            loaded = [ups.load_upstream(s) for s in self._upstream_specs]
-            infos = [ups.upstream_info(u) for u in loaded]
-            self.upstream_strides = [i.stride for i in infos]
-            stride = infos[0].stride
-            self.upstream = loaded[0] if len(loaded) == 1 else torch.nn.ModuleList(loaded)
-            if freeze_upstream:
-                self.upstream.requires_grad_(False)
-                self.upstream.eval()
-            self.layer_fusion = MultiUpstreamLayerFusion(
-                num_layers=[i.num_layers for i in infos],
-                dims=[i.dim for i in infos],
-                mode=upstream_fusion,
+            stride = self._build_ssl_view(
+                upstreams, upstream_fusion, interface, interface_conf, units_conf, dim
             )
-            if ssl_view == "units":
-                self.units = UnitsView(output_dim=dim, **(units_conf or {}))
-            else:
-                self.interface = build_interface(
-                    interface,
-                    num_layers=self.layer_fusion.num_layers,
-                    dim=self.layer_fusion.output_size(),
-                    **(interface_conf or {}),
-                )
-                self.ssl_proj = torch.nn.Linear(self.interface.output_size(), dim)
-            if ssl_view == "noise":
-                self.noise = NoiseView(dim)
         if stride % self.hop_length:
             raise ValueError(
                 f"the SSL stride ({stride} samples) must be a multiple of the FBank hop "
@@ -167,6 +139,52 @@ class MultiViewFrontend(AbsFrontend):
         self.fusion = build_fusion(
             fusion, dim=dim, output_dim=output_dim or dim, **(fusion_conf or {})
         )
+
+    def _build_ssl_view(
+        self,
+        upstreams: Optional[List[dict]],
+        upstream_fusion: str,
+        interface: str,
+        interface_conf: Optional[dict],
+        units_conf: Optional[dict],
+        dim: int,
+    ) -> int:
+        """Loads the upstream(s) and builds what turns their layers into x_s.
+
+        Returns:
+            The frame stride (samples) of the SSL view.
+        """
+        self._upstream_specs = ups.specs_from_config(upstreams)
+        loaded = [ups.load_upstream(s) for s in self._upstream_specs]
+        infos = [ups.upstream_info(u) for u in loaded]
+        self.upstream_strides = [i.stride for i in infos]
+        self.upstream = loaded[0] if len(loaded) == 1 else torch.nn.ModuleList(loaded)
+        if self.freeze_upstream:
+            self.upstream.requires_grad_(False)
+            self.upstream.eval()
+        if self.ssl_view == "units":  # unit ids of one layer of the first upstream
+            self.units = UnitsView(output_dim=dim, **(units_conf or {}))
+            return infos[0].stride
+        self.layer_fusion = MultiUpstreamLayerFusion(
+            num_layers=[i.num_layers for i in infos],
+            dims=[i.dim for i in infos],
+            mode=upstream_fusion,
+        )
+        self.interface = build_interface(
+            interface,
+            num_layers=self.layer_fusion.num_layers,
+            dim=self.layer_fusion.output_size(),
+            **(interface_conf or {}),
+        )
+        self.ssl_proj = torch.nn.Linear(self.interface.output_size(), dim)
+        if self.ssl_view == "noise":
+            # The S-feature only sets the noise range here: nothing downstream of the
+            # upstream can learn, so its (random) maps are fixed; DDP then needs no
+            # unused-parameter search.
+            for module in (self.layer_fusion, self.interface, self.ssl_proj):
+                module.requires_grad_(False)
+            self.noise = NoiseView(dim)
+        return infos[0].stride
 
     def output_size(self) -> int:
         return self.fusion.output_size()
@@ -219,11 +237,11 @@ class MultiViewFrontend(AbsFrontend):
         stacks, lens = self._ssl_layers(speech, lengths)
         if self.ssl_view == "units":
             return self.units(stacks[0], lens), lens
-        fused_layers = self.layer_fusion(stacks)
-        x_s = self.ssl_proj(self.interface(fused_layers))
         if self.ssl_view == "noise":
-            x_s = self.noise(x_s, lens)
-        return x_s, lens
+            with torch.no_grad():
+                x_s = self.ssl_proj(self.interface(self.layer_fusion(stacks)))
+            return self.noise(x_s, lens), lens
+        return self.ssl_proj(self.interface(self.layer_fusion(stacks))), lens
 
     # ---------------------------------------------------------------- forward
     def forward(
@@ -239,7 +257,7 @@ class MultiViewFrontend(AbsFrontend):
             Features (B, T, D_out), zero beyond each length, and frames per
             utterance (B,): the per-utterance minimum over the aligned views.
         """
-        input = _masked(input.unsqueeze(-1), input_lengths).squeeze(-1)  # zero padding
+        input = mask_frames(input, input_lengths)  # padding content must not matter
         if self.uses_fbank and self.uses_ssl:
             x_f, f_lens = self._fbank_view(input, input_lengths)
             x_s, s_lens = self._ssl_view(input, input_lengths)
@@ -260,4 +278,4 @@ class MultiViewFrontend(AbsFrontend):
         y = self.fusion(x_f, x_s, lens)
         if self.training:
             report_stats(self.fusion.diagnostics())
-        return _masked(y, lens), lens
+        return mask_frames(y, lens), lens

@@ -51,7 +51,7 @@ def model(monkeypatch, toy_st, tmp_path):
         ]  # fmt: skip
     )
     torch.manual_seed(0)
-    return MultiViewSTTask.build_model(args)
+    return MultiViewSTTask.build_model(args).eval()  # no dropout: two forwards agree
 
 
 def _batch():

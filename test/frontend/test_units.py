@@ -1,0 +1,326 @@
+"""k-means codebook, unit assignment, the ``units`` view and the fit_units tool."""
+
+import dataclasses
+import logging
+
+import numpy as np
+import pytest
+import soundfile
+import torch
+
+from espnet2_ext.bin import fit_units
+from espnet2_ext.frontend.units import (
+    UnitsView,
+    assign_units,
+    fit_codebook,
+    load_codebook,
+    save_codebook,
+)
+
+CENTERS = np.array([[0.0, 0.0, 0.0], [10.0, 0.0, 0.0], [0.0, 10.0, 5.0]])
+
+
+def blobs(n_per: int = 100, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    labels = np.repeat(np.arange(len(CENTERS)), n_per)
+    feats = CENTERS[labels] + 0.5 * rng.standard_normal((len(labels), 3))
+    perm = rng.permutation(len(labels))
+    return feats[perm].astype(np.float32), labels[perm]
+
+
+def write_codebook(path, num_units=7, dim=6, layer=1, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    centroids = torch.randn(num_units, dim, generator=g)
+    meta = dict(upstream="hubert_local", layer=layer, seed=seed, num_frames=123)
+    return save_codebook(path, centroids, meta), centroids
+
+
+# ------------------------------------------------------------------ fitting
+def test_fit_recovers_well_separated_blobs_exactly():
+    feats, labels = blobs()
+    centroids = fit_codebook(feats, 3, seed=0)
+    assert centroids.shape == (3, 3) and centroids.dtype == np.float32
+    units = assign_units(torch.from_numpy(feats)[None], torch.from_numpy(centroids))[0]
+    units = units.numpy()
+    # every true cluster maps to one unit, and the mapping is a permutation
+    mapping = {c: np.unique(units[labels == c]) for c in range(3)}
+    assert all(len(u) == 1 for u in mapping.values()), mapping
+    assert sorted(int(u[0]) for u in mapping.values()) == [0, 1, 2]
+    perm = np.array([int(mapping[c][0]) for c in range(3)])
+    np.testing.assert_array_equal(units, perm[labels])
+    np.testing.assert_allclose(centroids[perm], CENTERS, atol=0.2)
+
+
+def test_fit_is_deterministic_given_the_seed():
+    feats, _ = blobs(n_per=60, seed=1)
+    a = fit_codebook(feats, 5, seed=3, batch_size=64)
+    b = fit_codebook(feats, 5, seed=3, batch_size=64)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_fit_rejects_more_units_than_frames():
+    with pytest.raises(ValueError, match="num_units"):
+        fit_codebook(np.zeros((4, 2), np.float32), 5)
+
+
+# -------------------------------------------------------------- file format
+def test_save_load_roundtrip_is_exact_and_weights_only(tmp_path):
+    path, centroids = write_codebook(tmp_path / "sub" / "km.pt")
+    loaded, meta = load_codebook(path)
+    assert loaded.dtype == torch.float32
+    assert torch.equal(loaded, centroids)
+    assert meta == dict(
+        upstream="hubert_local", layer=1, seed=0, num_frames=123, num_units=7, dim=6
+    )
+    raw = torch.load(path, weights_only=True)
+    assert set(raw) == {"centroids", "meta"}
+    assert not (tmp_path / "sub" / "km.pt.tmp").exists()
+
+
+def test_save_rejects_inconsistent_meta(tmp_path):
+    with pytest.raises(ValueError, match="num_units"):
+        save_codebook(tmp_path / "km.pt", np.zeros((3, 2)), {"num_units": 4})
+
+
+def test_load_missing_file_names_it(tmp_path):
+    path = tmp_path / "nope.pt"
+    with pytest.raises(FileNotFoundError, match="nope.pt"):
+        load_codebook(path)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"this is not a torch file",
+        {"weights": torch.zeros(2, 2)},
+        {"centroids": torch.zeros(4), "meta": {}},
+        {"centroids": torch.zeros(2, 3, dtype=torch.long), "meta": {}},
+        {"centroids": torch.zeros(2, 3), "meta": [1, 2]},
+        {"centroids": torch.zeros(2, 3), "meta": {"num_units": 5}},
+    ],
+)
+def test_load_malformed_file_names_it(tmp_path, content):
+    path = tmp_path / "bad_codebook.pt"
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        torch.save(content, path)
+    with pytest.raises(ValueError, match="bad_codebook.pt"):
+        load_codebook(path)
+
+
+# --------------------------------------------------------------- assignment
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_assign_units_matches_brute_force(dtype):
+    g = torch.Generator().manual_seed(0)
+    feats = torch.randn(3, 17, 5, generator=g, dtype=dtype)
+    centroids = torch.randn(11, 5, generator=g, dtype=dtype)
+    brute = ((feats[:, :, None, :] - centroids) ** 2).sum(-1).argmin(-1)
+    units = assign_units(feats, centroids)
+    assert units.dtype == torch.int64 and units.shape == (3, 17)
+    assert torch.equal(units, brute)
+
+
+def test_assign_units_ties_go_to_the_lowest_index():
+    centroids = torch.tensor([[5.0, 5.0], [1.0, 0.0], [0.0, 1.0], [1.0, 0.0]])
+    feats = torch.tensor([[[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [3.0, 3.0]]])
+    # distances: [50,1,1,1] -> 1; [41,0,2,0] -> 1; [41,2,0,2] -> 2; [8,13,13,13] -> 0
+    assert assign_units(feats, centroids).tolist() == [[1, 1, 2, 0]]
+
+
+def test_assign_units_checks_widths():
+    with pytest.raises(ValueError, match="same D"):
+        assign_units(torch.zeros(1, 2, 3), torch.zeros(4, 5))
+
+
+# --------------------------------------------------------------------- view
+def test_units_view_shapes_padding_and_lookup(tmp_path):
+    path, centroids = write_codebook(tmp_path / "km.pt")
+    view = UnitsView(str(path), output_dim=16)
+    assert view.layer == 1 and view.output_size() == 16
+    hs = torch.randn(3, 2, 5, 6)
+    lengths = torch.tensor([5, 3])
+    out = view(hs, lengths)
+    assert out.shape == (2, 5, 16)
+    assert torch.all(out[1, 3:] == 0)
+    ids = assign_units(hs[1], centroids)
+    expected = view.embed.weight[ids]
+    assert torch.equal(out[0], expected[0])
+    assert torch.equal(out[1, :3], expected[1, :3])
+    # the upstream's other layers do not matter
+    hs2 = hs.clone()
+    hs2[0] += 100.0
+    hs2[2] -= 100.0
+    assert torch.equal(view(hs2, lengths), out)
+    # the embedding is trained; padded frames give it no gradient
+    out.sum().backward()
+    assert view.embed.weight.grad is not None
+    counts = torch.bincount(
+        torch.cat([ids[0], ids[1, :3]]), minlength=view.num_units
+    ).float()
+    assert torch.equal(view.embed.weight.grad, counts[:, None].expand(-1, 16))
+
+
+def test_units_view_explicit_layer_overrides_meta(tmp_path):
+    path, centroids = write_codebook(tmp_path / "km.pt", layer=0)
+    view = UnitsView(str(path), output_dim=4, layer=-1)
+    hs = torch.randn(3, 1, 4, 6)
+    expected = view.embed.weight[assign_units(hs[2], centroids)]
+    assert torch.equal(view(hs, torch.tensor([4])), expected)
+
+
+def test_units_view_eval_deterministic_and_param_count(tmp_path):
+    path, centroids = write_codebook(tmp_path / "km.pt", num_units=9, dim=6)
+    view = UnitsView(str(path), output_dim=12).eval()
+    assert sum(p.numel() for p in view.parameters()) == 9 * 12
+    assert [n for n, _ in view.named_parameters()] == ["embed.weight"]
+    assert torch.equal(view.state_dict()["centroids"], centroids)
+    hs = torch.randn(2, 3, 7, 6)
+    lengths = torch.tensor([7, 1, 4])
+    assert torch.equal(view(hs, lengths), view(hs, lengths))
+
+
+def test_units_view_state_dict_carries_the_codebook(tmp_path):
+    path, _ = write_codebook(tmp_path / "km.pt", seed=0)
+    trained = UnitsView(str(path), output_dim=4)
+    state = trained.state_dict()
+    write_codebook(path, seed=1)  # the file changes after training
+    fresh = UnitsView(str(path), output_dim=4)
+    assert not torch.equal(fresh.centroids, state["centroids"])
+    fresh.load_state_dict(state)
+    assert torch.equal(fresh.centroids, state["centroids"])
+
+
+def test_units_view_errors(tmp_path):
+    path, _ = write_codebook(tmp_path / "km.pt", dim=6)
+    view = UnitsView(str(path), output_dim=4)
+    with pytest.raises(ValueError, match=r"width 6 .* width 5"):
+        view(torch.randn(3, 1, 2, 5), torch.tensor([2]))
+    with pytest.raises(ValueError, match="out of range"):
+        UnitsView(str(path), output_dim=4, layer=3)(torch.randn(3, 1, 2, 6))
+    with pytest.raises(FileNotFoundError, match="missing.pt"):
+        UnitsView(str(tmp_path / "missing.pt"), output_dim=4)
+    save_codebook(tmp_path / "nolayer.pt", torch.zeros(2, 6), {})
+    with pytest.raises(ValueError, match="layer"):
+        UnitsView(str(tmp_path / "nolayer.pt"), output_dim=4)
+
+
+# ---------------------------------------------------------------- CLI tool
+def _write_tiny_hubert(path):
+    # Fallback, only used when espnet2_ext.utils.dummy_upstream is not importable.
+    from s3prl.upstream.hubert.hubert_model import (
+        HubertConfig,
+        HubertModel,
+        HubertPretrainingConfig,
+    )
+
+    mc = HubertConfig(
+        label_rate=50.0,
+        encoder_layers=2,
+        encoder_embed_dim=32,
+        encoder_ffn_embed_dim=64,
+        encoder_attention_heads=2,
+        conv_feature_layers="[(32, 10, 5)] + [(32, 3, 2)] * 4 + [(32,2,2)] * 2",
+        final_dim=16,
+        conv_pos=8,
+        conv_pos_groups=4,
+    )
+    tc = HubertPretrainingConfig(label_rate=50.0, sample_rate=16000, normalize=False)
+    symbols = [["a", "b"]]
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        model = HubertModel(mc, tc, symbols)
+    torch.save(
+        dict(
+            task_cfg=dataclasses.asdict(tc),
+            model_cfg=dataclasses.asdict(mc),
+            model_weight=model.state_dict(),
+            dictionaries_symbols=symbols,
+        ),
+        path,
+    )
+    return path
+
+
+@pytest.fixture(scope="module")
+def hubert_ckpt(tmp_path_factory):
+    path = tmp_path_factory.mktemp("upstream") / "hubert.pt"
+    try:
+        from espnet2_ext.utils.dummy_upstream import write_dummy_hubert
+    except ImportError:  # fallback: the package helper is not there yet
+        return _write_tiny_hubert(path)
+    return write_dummy_hubert(path, num_layers=2, dim=32)
+
+
+def write_scp(folder, durations, rates=None):
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    lines = []
+    for i, seconds in enumerate(durations):
+        rate = 16000 if rates is None else rates[i]
+        wav = folder / f"utt{i}.wav"
+        soundfile.write(wav, 0.1 * rng.standard_normal(int(seconds * rate)), rate)
+        lines.append(f"utt{i} {wav}\n")
+    scp = folder / "wav.scp"
+    scp.write_text("".join(lines))
+    return scp
+
+
+def test_fit_units_end_to_end(tmp_path, hubert_ckpt, caplog):
+    scp = write_scp(tmp_path / "data", [1.0, 1.5, 0.8])
+    out = tmp_path / "exp" / "km.pt"
+    argv = [
+        "--wav_scp", str(scp), "--output", str(out),
+        "--upstream", "hubert_local", "--path_or_url", str(hubert_ckpt),
+        "--layer", "-1", "--num_units", "4", "--max_frames", "100",
+        "--n_init", "2", "--seed", "5",
+    ]  # fmt: skip
+    torch.manual_seed(0)
+    assert fit_units.main(argv) == out
+    centroids, meta = load_codebook(out)
+    assert centroids.shape == (4, 32)
+    frames_seen = 50 + 75 + 40  # (n - 1) // 320 + 1 per utterance
+    assert meta == dict(
+        upstream="hubert_local",
+        path_or_url=str(hubert_ckpt),
+        layer=2,  # 2 transformer layers -> 3 hidden states; -1 resolved
+        num_layers=3,
+        num_units=4,
+        dim=32,
+        seed=5,
+        num_frames=100,
+        num_frames_seen=frames_seen,
+        wav_scp=str(scp),
+    )
+    # the codebook plugs into the units view at the recorded layer
+    view = UnitsView(str(out), output_dim=8)
+    assert view.layer == 2 and view.num_units == 4
+
+    before = out.read_bytes()
+    with caplog.at_level(logging.INFO):
+        assert fit_units.main(argv) is None
+    assert "skipping" in caplog.text
+    assert out.read_bytes() == before
+
+    # --overwrite refits; the same seed gives the same codebook
+    assert fit_units.main(argv + ["--overwrite"]) == out
+    assert torch.equal(load_codebook(out)[0], centroids)
+
+
+def test_fit_units_input_errors(tmp_path, hubert_ckpt):
+    base = ["--upstream", "hubert_local", "--path_or_url", str(hubert_ckpt)]
+    base += ["--layer", "1", "--num_units", "2", "--n_init", "1"]
+    out = str(tmp_path / "km.pt")
+    with pytest.raises(FileNotFoundError, match="no_such_wav.scp"):
+        fit_units.main(
+            ["--wav_scp", str(tmp_path / "no_such_wav.scp"), "--output", out] + base
+        )
+    scp = write_scp(tmp_path / "rates", [0.5, 0.5], rates=[16000, 8000])
+    with pytest.raises(ValueError, match=r"utt1\.wav.*8000 Hz"):
+        fit_units.main(["--wav_scp", str(scp), "--output", out] + base)
+    broken = tmp_path / "rates" / "broken.wav"
+    broken.write_bytes(b"not audio at all")
+    scp.write_text(scp.read_text().splitlines()[0] + f"\nutt9 {broken}\n")
+    with pytest.raises(ValueError, match=r"wav\.scp:2 .*broken\.wav"):
+        fit_units.main(["--wav_scp", str(scp), "--output", out] + base)
+    assert not (tmp_path / "km.pt").exists()
