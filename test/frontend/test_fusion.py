@@ -1,0 +1,155 @@
+"""Two-view fusions: shapes, parameter counts, semantics, padding, construction."""
+
+import math
+
+import pytest
+import torch
+from typeguard import TypeCheckError
+
+from espnet2_ext.frontend.fusion import (
+    FUSIONS,
+    ConcatFusion,
+    FBankOnlyFusion,
+    GatedFusion,
+    SSLOnlyFusion,
+    SumFusion,
+    build_fusion,
+    frame_mask,
+)
+
+D, D_OUT = 8, 6
+# fusion layer D*D_OUT + D_OUT = 54; concat 2D*D_OUT + D_OUT = 102;
+# GSGN: A_f with bias c (64 + 8) + A_s (64) + fusion layer 54 = 190
+PARAMS = {"fbank": 54, "ssl": 54, "sum": 54, "concat": 102, "gsgn": 190}
+
+
+def n_params(module):
+    return sum(p.numel() for p in module.parameters())
+
+
+def inputs(batch=3, frames=7, lengths=(7, 4, 1)):
+    return (
+        torch.randn(batch, frames, D),
+        torch.randn(batch, frames, D),
+        torch.tensor(lengths),
+    )
+
+
+def test_registry():
+    assert set(FUSIONS) == {"fbank", "ssl", "sum", "concat", "gsgn"}
+    assert FUSIONS["fbank"] is FBankOnlyFusion and FUSIONS["gsgn"] is GatedFusion
+
+
+@pytest.mark.parametrize("name", sorted(PARAMS))
+def test_shapes_sizes_and_parameter_counts(name):
+    module = build_fusion(name, dim=D, output_dim=D_OUT)
+    assert module.output_size() == D_OUT
+    assert n_params(module) == PARAMS[name]
+    x_f, x_s, lengths = inputs()
+    y = module(x_f, x_s, lengths)
+    assert y.shape == (3, 7, D_OUT)
+    assert isinstance(module.diagnostics(), dict)
+
+
+def test_learned_ssl_gate_parameter_count():
+    module = build_fusion("gsgn", D, D_OUT, learn_ssl_gate=True)
+    assert n_params(module) == 190 + 64 + 8 + 64
+
+
+@pytest.mark.parametrize(
+    "cls, combine",
+    [
+        (FBankOnlyFusion, lambda f, s: f),
+        (SSLOnlyFusion, lambda f, s: s),
+        (SumFusion, lambda f, s: f + s),
+        (ConcatFusion, lambda f, s: torch.cat([f, s], -1)),
+    ],
+)
+def test_simple_fusion_values(cls, combine):
+    module = cls(D, D_OUT)
+    x_f, x_s, lengths = inputs()
+    y = module(x_f, x_s, lengths)
+    w, b = module.fusion_layer.weight, module.fusion_layer.bias
+    want = combine(x_f, x_s) @ w.T + b
+    valid = frame_mask(lengths, 7)
+    torch.testing.assert_close(y[valid], want[valid])
+    assert torch.all(y[~valid] == 0)
+    assert module.diagnostics() == {}
+
+
+def test_gsgn_forward_value():
+    module = GatedFusion(D, D_OUT)
+    x_f, x_s, lengths = inputs()
+    g = 2 * torch.sigmoid(module.gate_fbank(x_f) + module.gate_ssl(x_s))
+    want = module.fusion_layer(g * x_f + x_s)
+    valid = frame_mask(lengths, 7)
+    y = module(x_f, x_s, lengths)
+    torch.testing.assert_close(y[valid], want[valid])
+    assert module.gate_ssl.bias is None  # c lives in the FBank-side Linear only
+
+
+@pytest.mark.parametrize("name", sorted(PARAMS))
+def test_padded_frames_do_not_leak(name):
+    torch.manual_seed(0)
+    module = build_fusion(name, D, D_OUT)
+    x_f, x_s, lengths = inputs()
+    pad = ~frame_mask(lengths, 7)
+    outs, grads = [], []
+    for fill in (0.0, 1e3):
+        module.zero_grad()
+        a = x_f.masked_fill(pad.unsqueeze(-1), fill).requires_grad_()
+        b = x_s.masked_fill(pad.unsqueeze(-1), -fill).requires_grad_()
+        y = module(a, b, lengths)
+        y.pow(2).sum().backward()
+        outs.append(y.detach())
+        grads.append([p.grad.clone() for p in module.parameters()])
+        for view in (a, b):  # None: the view is not read (fbank / ssl)
+            assert view.grad is None or torch.all(view.grad[pad] == 0)
+    torch.testing.assert_close(outs[0], outs[1])
+    for g0, g1 in zip(*grads):
+        torch.testing.assert_close(g0, g1)
+
+
+def test_frames_are_independent():
+    module = GatedFusion(D, D_OUT)
+    x_f, x_s, lengths = inputs()
+    y = module(x_f, x_s, lengths)
+    x_f2 = x_f.clone()
+    x_f2[0, 3] += 1.0
+    y2 = module(x_f2, x_s, lengths)
+    changed = (y2 - y).abs().sum(-1) > 0
+    assert changed[0, 3] and changed.sum() == 1
+
+
+def test_gsgn_diagnostics_before_backward():
+    diag = build_fusion("gsgn", D, D_OUT).diagnostics()
+    assert set(diag) == {
+        "loss_gate",
+        "gate_cos",
+        "gate_conflict",
+        "gate_mean",
+        "gate_above1",
+    }
+    assert all(math.isnan(v) for v in diag.values())
+
+
+def test_build_fusion_errors_and_options():
+    with pytest.raises(ValueError) as err:
+        build_fusion("gated", D, D_OUT)
+    for name in ("concat", "fbank", "gsgn", "ssl", "sum"):
+        assert name in str(err.value)
+    assert "gated" in str(err.value)
+    module = build_fusion(
+        "gsgn", D, D_OUT, gate_loss_weight=0, cos_granularity="batch", grad_scale=2
+    )
+    assert module.gate_loss_weight == 0.0 and module.cos_granularity == "batch"
+    with pytest.raises(TypeError):
+        build_fusion("sum", D, D_OUT, gate_loss_weight=1.0)
+    with pytest.raises(ValueError, match="gate_activation"):
+        build_fusion("gsgn", D, D_OUT, gate_activation="softmax")
+    with pytest.raises(ValueError, match="cos_granularity"):
+        build_fusion("gsgn", D, D_OUT, cos_granularity="frame")
+    with pytest.raises(ValueError, match="gate_loss_weight"):
+        build_fusion("gsgn", D, D_OUT, gate_loss_weight=-1.0)
+    with pytest.raises(TypeCheckError):  # typeguard: YAML gave a string
+        build_fusion("gsgn", D, D_OUT, gate_loss_weight="1.0")
