@@ -70,12 +70,14 @@ def train(name: str, data: dict, upstream: Path, outdir: Path, epochs: int) -> f
     config = exp / "train_config.yaml"
     config.write_text(yaml.safe_dump(_config(upstream, MODELS[name])))
     start = time.time()
-    st_train(st_train_args(data, exp, config, max_epoch=epochs, extra=["--resume", "true"]))
+    st_train(
+        st_train_args(data, exp, config, max_epoch=epochs, extra=["--resume", "true"])
+    )
     return time.time() - start
 
 
 def decode(name: str, data: dict, outdir: Path, epochs: int) -> Path:
-    """Decodes the validation set with the last checkpoint; returns the hypothesis file."""
+    """Decodes the validation set with the last checkpoint; returns the hypotheses."""
     from espnet2_ext.bin.st_inference import main as st_inference
 
     exp = outdir / name

@@ -2,9 +2,10 @@
 
 ::
 
-    waveform ─┬─ FBank (ESPnet DefaultFrontend) ─ rate alignment ─ Linear ─ x_f (B,T,D)
-              └─ s3prl upstream(s): L × (B,T',D_u) ─ layer fusion ─ interface ─ Linear ─ x_s
-                                      (or: discrete units ─ Embedding; or: noise)
+    waveform ─┬─ FBank (ESPnet DefaultFrontend) ─ rate alignment ─ Linear ─ x_f
+              └─ s3prl upstream(s): L×(B,T',D) ─ layer fusion ─ interface ─ Linear ─ x_s
+                                    (or: discrete units ─ Embedding; or: noise)
+    x_f, x_s: (B,T,D)
     x_f, x_s ─ fusion (gsgn | concat | sum | fbank | ssl) ─ (B,T,D_out)
 
 Every dimension is derived from the loaded upstream(s) and the options, so
@@ -127,8 +128,8 @@ class MultiViewFrontend(AbsFrontend):
             )
         if stride % self.hop_length:
             raise ValueError(
-                f"the SSL stride ({stride} samples) must be a multiple of the FBank hop "
-                f"({self.hop_length})"
+                f"the SSL stride ({stride} samples) must be a multiple of the "
+                f"FBank hop ({self.hop_length})"
             )
         self.stride = stride
         self.factor = stride // self.hop_length
@@ -219,7 +220,9 @@ class MultiViewFrontend(AbsFrontend):
         """Hidden-state stacks (L_i, B, T, D_i) of every upstream at a common rate."""
         stacks, lens = [], None
         for module, stride in zip(self._upstream_modules(), self.upstream_strides):
-            hs, hs_lens = ups.run_upstream(module, speech, lengths, self.freeze_upstream)
+            hs, hs_lens = ups.run_upstream(
+                module, speech, lengths, self.freeze_upstream
+            )
             if stride != self.stride:
                 L, B, T, D = hs.shape
                 flat = hs.permute(1, 2, 0, 3).reshape(B, T, L * D)

@@ -56,7 +56,7 @@ def check_upstream_spec(spec: dict) -> dict:
 
 
 def load_upstream(spec: dict) -> torch.nn.Module:
-    """Builds ``s3prl.nn.S3PRLUpstream`` from a config dict, keeping the caller's RNG."""
+    """Builds ``s3prl.nn.S3PRLUpstream`` from a config dict; keeps the caller's RNG."""
     spec = check_upstream_spec(spec)
     s3prl_nn = require(
         "s3prl.nn", "pip install espnet-s3prl", "the SSL view of the multiview frontend"
@@ -116,7 +116,7 @@ def reload_upstream(upstream: torch.nn.Module, spec: dict) -> None:
 
 
 def specs_from_config(upstreams: Optional[List[dict]]) -> List[dict]:
-    """Validated upstream specs; raises when the SSL view needs one and none is given."""
+    """Validated upstream specs; raises if the SSL view needs one and none is given."""
     if not upstreams:
         raise ValueError(
             "this frontend configuration uses the SSL view, so it needs "

@@ -2,9 +2,9 @@
 
 ESPnet's ST and ASR models have no hook for an auxiliary loss and accept no unknown
 ``model_conf`` keys, but the trainer logs (and averages across DDP workers) every key of
-the ``stats`` dict that ``model.forward`` returns. :func:`attach_frontend_report` wraps a
-built model's ``forward`` with two hooks: the first opens a :class:`FrontendReport` for
-the step, and code running inside that forward (typically the frontend) calls
+the ``stats`` dict that ``model.forward`` returns. :func:`attach_frontend_report` wraps
+a built model's ``forward`` with two hooks: the first opens a :class:`FrontendReport`
+for the step, and code running inside that forward (typically the frontend) calls
 :func:`report_loss` / :func:`report_stats`; the second adds the reported losses to the
 model's loss and the values to its ``stats``.
 

@@ -1,4 +1,4 @@
-"""The ST task with espnet2_ext's frontends, frontend reports and epoch-aware trainer."""
+"""The ST task with our frontends, frontend reports and the epoch-aware trainer."""
 
 import argparse
 

@@ -29,7 +29,7 @@ def require(module: str, install: str, purpose: str) -> ModuleType:
 
 
 def check_ngpu(argv: Sequence[str]) -> None:
-    """Fails early when ``--ngpu N`` (N > 0) is asked for but no CUDA device is visible."""
+    """Fails early if ``--ngpu N`` (N > 0) is asked for and no CUDA device is seen."""
     parser = argparse.ArgumentParser(add_help=False)
     parser.add_argument("--ngpu", type=int, default=0)
     known, _ = parser.parse_known_args(list(argv))

@@ -1,4 +1,4 @@
-"""A tiny synthetic speech-translation set in ESPnet's data layout, and its train command.
+"""A tiny synthetic speech-translation set in ESPnet's layout, and its train command.
 
 Used by tests, benchmarks and ``espnet2_ext.bin.demo`` to run ESPnet's real trainer in
 seconds on a CPU. Each English word is a short, word-specific chord of sine tones; a
@@ -47,9 +47,7 @@ def _word_audio(word: str, rng: np.random.Generator, seconds: float = 0.25):
 
 def _sentences(n: int, rng: np.random.Generator) -> List[List[str]]:
     words = sorted(LEXICON)
-    return [
-        list(rng.choice(words, size=int(rng.integers(1, 4)))) for _ in range(n)
-    ]
+    return [list(rng.choice(words, size=int(rng.integers(1, 4)))) for _ in range(n)]
 
 
 def _write_lines(path: Path, lines: Sequence[str]) -> None:

@@ -6,11 +6,7 @@ from espnet2.asr.frontend.abs_frontend import AbsFrontend
 from espnet2.asr.frontend.default import DefaultFrontend
 from espnet2.tasks import st as espnet_st
 
-from espnet2_ext.tasks.frontend_report import (
-    FrontendReport,
-    report_loss,
-    report_stats,
-)
+from espnet2_ext.tasks.frontend_report import FrontendReport, report_loss, report_stats
 from espnet2_ext.tasks.st import MultiViewSTTask
 from espnet2_ext.utils.toy_st import tiny_st_config
 

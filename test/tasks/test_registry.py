@@ -32,7 +32,7 @@ def _child_builds_from_config(config_path: str) -> dict:
 
 @pytest.fixture(scope="module")
 def trained_config(tmp_path_factory, tiny_hubert, toy_st):
-    """A config.yaml as training writes it (``--dry_run true``: model built, no step)."""
+    """A config.yaml as training writes it (``--dry_run true``: built, no step)."""
     import yaml
 
     from espnet2_ext.bin.st_train import main
@@ -45,7 +45,9 @@ def trained_config(tmp_path_factory, tiny_hubert, toy_st):
          "interface": "hconv", "dim": 16},
     )  # fmt: skip
     (tmp / "in.yaml").write_text(yaml.safe_dump(conf))
-    main(st_train_args(toy_st, tmp / "exp", tmp / "in.yaml", extra=["--dry_run", "true"]))
+    main(
+        st_train_args(toy_st, tmp / "exp", tmp / "in.yaml", extra=["--dry_run", "true"])
+    )
     return tmp / "exp" / "config.yaml"
 
 

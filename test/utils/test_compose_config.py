@@ -14,14 +14,19 @@ def test_deep_merge_merges_dicts_and_replaces_lists_and_scalars():
 
 
 def test_compose_applies_fragments_in_order_then_overrides(tmp_path):
-    (tmp_path / "a.yaml").write_text("frontend_conf: {dim: 8, upstreams: [{name: a}]}\n")
+    (tmp_path / "a.yaml").write_text(
+        "frontend_conf: {dim: 8, upstreams: [{name: a}]}\n"
+    )
     (tmp_path / "b.yaml").write_text("frontend_conf: {dim: 16}\n")
     config = compose(
         [tmp_path / "a.yaml", tmp_path / "b.yaml"],
         ["frontend_conf.upstreams.0.path_or_url=x.pt", "max_epoch=3"],
     )
     assert config == {
-        "frontend_conf": {"dim": 16, "upstreams": [{"name": "a", "path_or_url": "x.pt"}]},
+        "frontend_conf": {
+            "dim": 16,
+            "upstreams": [{"name": "a", "path_or_url": "x.pt"}],
+        },
         "max_epoch": 3,
     }
 
@@ -36,5 +41,16 @@ def test_bad_override_and_non_mapping_fragment_are_explained(tmp_path):
 
 def test_cli_writes_the_merged_yaml(tmp_path):
     (tmp_path / "a.yaml").write_text("x: 1\n")
-    main([str(tmp_path / "a.yaml"), "--set", "y.z=[1, 2]", "-o", str(tmp_path / "o.yaml")])
-    assert yaml.safe_load((tmp_path / "o.yaml").read_text()) == {"x": 1, "y": {"z": [1, 2]}}
+    main(
+        [
+            str(tmp_path / "a.yaml"),
+            "--set",
+            "y.z=[1, 2]",
+            "-o",
+            str(tmp_path / "o.yaml"),
+        ]
+    )
+    assert yaml.safe_load((tmp_path / "o.yaml").read_text()) == {
+        "x": 1,
+        "y": {"z": [1, 2]},
+    }

@@ -5,12 +5,7 @@ import sys
 import pytest
 import torch
 
-from espnet2_ext.utils.deps import (
-    MissingDependencyError,
-    check_ngpu,
-    require,
-    run_cli,
-)
+from espnet2_ext.utils.deps import MissingDependencyError, check_ngpu, require, run_cli
 
 
 def test_missing_s3prl_names_the_pip_package(monkeypatch):

@@ -14,10 +14,13 @@ from espnet2_ext.utils.dummy_upstream import (
 
 
 @pytest.mark.parametrize(
-    "fixture,name", [("tiny_hubert", "hubert_local"), ("tiny_wav2vec2", "wav2vec2_local")]
+    "fixture,name",
+    [("tiny_hubert", "hubert_local"), ("tiny_wav2vec2", "wav2vec2_local")],
 )
 def test_loads_as_local_upstream_with_hubert_frame_rate(request, fixture, name):
-    upstream = load_upstream({"name": name, "path_or_url": str(request.getfixturevalue(fixture))})
+    upstream = load_upstream(
+        {"name": name, "path_or_url": str(request.getfixturevalue(fixture))}
+    )
     info = upstream_info(upstream)
     assert (info.num_layers, info.dim, info.stride) == (3, 32, 320)
     wav = torch.randn(3, 16000)
@@ -50,7 +53,10 @@ def test_same_seed_same_weights_and_base_preset_shape(tmp_path):
     assert set(a) == {"task_cfg", "model_cfg", "model_weight", "dictionaries_symbols"}
     w = torch.load(write_dummy_wav2vec2(tmp_path / "w.pt", num_layers=3, dim=48))
     assert set(w) == {"task_cfg", "model_cfg", "model_weight"}
-    assert (w["model_cfg"]["encoder_layers"], w["model_cfg"]["encoder_embed_dim"]) == (3, 48)
+    assert (w["model_cfg"]["encoder_layers"], w["model_cfg"]["encoder_embed_dim"]) == (
+        3,
+        48,
+    )
 
 
 def test_unknown_upstream_name_and_bad_spec_are_explained():
