@@ -328,8 +328,9 @@ class GatedFusion(AbsFusion):
 
     AMP: under a ``GradScaler`` ``delta`` arrives multiplied by the loss scale S. The
     cosine and ``|b| / |a|`` do not change, but the added gate gradient is not scaled
-    by itself; set ``grad_scale`` (attribute or option) to S before each backward so
-    that unscaling leaves the right gate gradient.
+    by itself; set ``grad_scale`` (attribute or option) to S before each forward (it is
+    read there and carried into the backward) so that unscaling leaves the right gate
+    gradient. ``EpochAwareTrainer`` does this from ESPnet's ``GradScaler``.
 
     :meth:`diagnostics` reports, as detached 0-dim tensors, ``loss_gate`` (lambda x
     MSE), ``gate_cos`` (mean cosine), ``gate_conflict`` (share of cos < 0),

@@ -1,11 +1,11 @@
-"""Random-weight SSL checkpoints in s3prl's converted format, for runs without downloads.
+"""Random-weight SSL checkpoints in s3prl's converted format, for offline runs.
 
-No pretrained SSL weights can be fetched on an offline machine, yet tests, benchmarks and
-the embedded recipes need a *real* multi-layer s3prl upstream: the same model classes,
-the same loading path (``hubert_local`` / ``wav2vec2_local``) and the same frame rate as
-HuBERT Base. This module builds such a model with random weights and saves it the way
-s3prl's converters do (``task_cfg``, ``model_cfg``, ``model_weight`` and, for HuBERT,
-``dictionaries_symbols``).
+No pretrained SSL weights can be fetched on an offline machine, yet tests, benchmarks
+and the embedded recipes need a *real* multi-layer s3prl upstream: the same model
+classes, the same loading path (``hubert_local`` / ``wav2vec2_local``) and the same
+frame rate as HuBERT Base. This module builds such a model with random weights and saves
+it the way s3prl's converters do (``task_cfg``, ``model_cfg``, ``model_weight`` and, for
+HuBERT, ``dictionaries_symbols``).
 
 Usage::
 
@@ -30,9 +30,11 @@ import torch
 # Same kernel/stride sequence as HuBERT/wav2vec2 Base: total stride 5*2*2*2*2*2*2 = 320.
 _CONV_LAYERS = "[({c}, 10, 5)] + [({c}, 3, 2)] * 4 + [({c}, 2, 2)] * 2"
 
-#: Named sizes: the real Base/Large shapes (random weights) and a tiny one for tests.
+#: Named sizes: the real Base/Large shapes (random weights), a tiny one for tests and
+#: a mini one that the embedded recipes can afford to run on every batch on a CPU.
 PRESETS: Dict[str, Dict[str, int]] = {
     "tiny": dict(num_layers=2, dim=32, ffn_dim=64, heads=2, conv_dim=32),
+    "mini": dict(num_layers=4, dim=128, ffn_dim=256, heads=4, conv_dim=64),
     "small": dict(num_layers=4, dim=128, ffn_dim=256, heads=4, conv_dim=128),
     "base": dict(num_layers=12, dim=768, ffn_dim=3072, heads=12, conv_dim=512),
     "large": dict(num_layers=24, dim=1024, ffn_dim=4096, heads=16, conv_dim=512),
