@@ -1,4 +1,5 @@
-# Quick start: `make demo` (set up, train, decode, score) and `make test`.
+# Quick start: `make demo` (set up, build the embedded corpus, train, decode, score)
+# and `make test` (set up, run the test suite). Both install what they need.
 SHELL := /bin/bash
 ENV := $(shell tools/setup_env.sh)
 ifeq ($(ENV),)
@@ -6,16 +7,23 @@ $(error environment setup failed: see the messages above)
 endif
 PY := PYTHONPATH=$(CURDIR) $(ENV)/bin/python
 PYTEST_ARGS ?= -m "not slow"
+RUN_ARGS ?=
 
-.PHONY: env demo test test-all lint format
+.PHONY: env sysdeps demo smoke test test-all lint format
 
 env:
 	@echo "environment: $(ENV)"
 
-demo:
+sysdeps:
+	tools/install_system_deps.sh
+
+demo: sysdeps
+	cd egs2/mini_st/st1 && ./run.sh $(RUN_ARGS)
+
+smoke:
 	$(PY) -m espnet2_ext.bin.demo --outdir exp/demo
 
-test:
+test: sysdeps
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 test-all:

@@ -22,10 +22,13 @@ key=$(cat "$root/requirements.txt" "$root/requirements-dev.txt" | sha256sum | cu
 env_root=${ESPNET2_EXT_ENV_ROOT:-${XDG_CACHE_HOME:-$HOME/.cache}/espnet2_ext}
 env_dir=$env_root/env-$key
 
+mkdir -p "$env_root"
+# One builder at a time: a second caller waits here, then finds the finished env.
+exec 9>"$env_root/.lock-$key"
+flock 9
 if [ ! -f "$env_dir/.complete" ]; then
     log "building $env_dir (about 2.5 min and 5.6 GB on a fresh machine)"
     rm -rf "$env_dir"
-    mkdir -p "$env_root"
     "$python" -m venv "$env_dir"
     # pip's index warnings about local mirror folders are noise; real errors still fail.
     "$env_dir/bin/pip" install --disable-pip-version-check --progress-bar off -q \
