@@ -1,0 +1,110 @@
+"""Stage 4: keeps utterances of usable length with non-empty transcripts.
+
+Reads a formatted data dir (``wav.scp``, ``utt2num_samples``, the ``--text`` files,
+optionally ``utt2spk``) and writes the same files restricted to the kept utterances,
+plus ``spk2utt``; logs how many were dropped and why. Every id of ``wav.scp`` must
+appear in each text file (the error names the file and id). A finished output dir
+(``.done``) is skipped.
+
+Usage::
+
+    python -m espnet2_ext.recipe.filter dump/raw/org/train dump/raw/train \\
+        --text text.en --text text.de --min_duration 0.1 --max_duration 30
+"""
+
+import argparse
+import logging
+from collections import Counter
+from pathlib import Path
+from typing import Dict, List, Optional
+
+from espnet2_ext.recipe.kaldi_io import read_kaldi_map, write_kaldi_map
+
+FS = 16000
+
+
+def select_utterances(
+    num_samples: Dict[str, str],
+    texts: Dict[str, Dict[str, str]],
+    min_duration: Optional[float],
+    max_duration: Optional[float],
+) -> (List[str], Counter):
+    """Ids to keep (in ``num_samples`` order) and the count dropped per reason."""
+    dropped: Counter = Counter()
+    keep = []
+    for utt, n in num_samples.items():
+        seconds = int(n) / FS
+        if min_duration is not None and seconds < min_duration:
+            dropped[f"shorter than {min_duration} s"] += 1
+        elif max_duration is not None and seconds > max_duration:
+            dropped[f"longer than {max_duration} s"] += 1
+        elif any(not t[utt].strip() for t in texts.values()):
+            dropped["empty transcript"] += 1
+        else:
+            keep.append(utt)
+    return keep, dropped
+
+
+def filter_dir(
+    src: Path,
+    dst: Path,
+    text_names: List[str],
+    min_duration: Optional[float] = None,
+    max_duration: Optional[float] = None,
+) -> int:
+    """Writes the filtered copy of ``src`` to ``dst``; returns the number kept."""
+    if (dst / ".done").exists():
+        logging.info(f"{dst} already filtered - skipping")
+        return len(read_kaldi_map(dst / "wav.scp"))
+    wav = read_kaldi_map(src / "wav.scp")
+    num_samples = read_kaldi_map(src / "utt2num_samples")
+    texts = {name: read_kaldi_map(src / name) for name in text_names}
+    for name, mapping in {"utt2num_samples": num_samples, **texts}.items():
+        missing = [u for u in wav if u not in mapping]
+        if missing:
+            raise ValueError(
+                f"{src / name} has no entry for '{missing[0]}' (in {src / 'wav.scp'});"
+                f" {len(missing)} ids missing in all"
+            )
+    keep, dropped = select_utterances(
+        {u: num_samples[u] for u in wav}, texts, min_duration, max_duration
+    )
+    if not keep:
+        raise ValueError(f"no utterance of {src} survived filtering: {dict(dropped)}")
+    dst.mkdir(parents=True, exist_ok=True)
+    files = {"wav.scp": wav, "utt2num_samples": num_samples, **texts}
+    if (src / "utt2spk").exists():
+        files["utt2spk"] = read_kaldi_map(src / "utt2spk")
+    for name, mapping in files.items():
+        write_kaldi_map(dst / name, {u: mapping[u] for u in keep})
+    if "utt2spk" in files:
+        spk2utt: Dict[str, List[str]] = {}
+        for utt in sorted(keep):
+            spk2utt.setdefault(files["utt2spk"][utt], []).append(utt)
+        write_kaldi_map(dst / "spk2utt", {s: " ".join(u) for s, u in spk2utt.items()})
+    reasons = ", ".join(f"{n} {why}" for why, n in dropped.items()) or "none"
+    logging.info(
+        f"{dst}: kept {len(keep)} of {len(wav)} utterances (dropped: {reasons})"
+    )
+    (dst / ".done").touch()
+    return len(keep)
+
+
+def get_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("src", type=Path)
+    parser.add_argument("dst", type=Path)
+    parser.add_argument("--text", action="append", default=[], required=True)
+    parser.add_argument("--min_duration", type=float, default=None)
+    parser.add_argument("--max_duration", type=float, default=None)
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> None:
+    args = get_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    filter_dir(args.src, args.dst, args.text, args.min_duration, args.max_duration)
+
+
+if __name__ == "__main__":
+    main()

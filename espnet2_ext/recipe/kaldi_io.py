@@ -1,0 +1,138 @@
+"""Kaldi-style two-column files: ``<id> <value>`` per line.
+
+Reads ``wav.scp``, ``text``, ``text.<lang>``, ``utt2spk``, ``utt2num_samples``, ... as
+ordered mappings, and writes them back sorted as ``LC_ALL=C sort`` would, atomically
+(a temporary file in the same directory, then a rename), so an interrupted write never
+leaves a half-written data file behind.
+
+Format rules (Kaldi's and ESPnet's): the id is the first whitespace-separated token and
+must start at the first character; the value is the rest of the line with surrounding
+whitespace removed (it may be empty: ``utt1`` alone is an empty transcript). Ids are
+unique. A blank line, a line starting with whitespace or a repeated id is an error that
+names ``path:line``.
+
+Example::
+
+    >>> write_kaldi_map(Path("data/train/utt2spk"), {"b": "spk1", "a": "spk1"})
+    >>> read_kaldi_map(Path("data/train/utt2spk"))
+    {'a': 'spk1', 'b': 'spk1'}
+"""
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, List, Mapping, Union
+
+PathLike = Union[str, Path]
+
+
+@dataclass(frozen=True)
+class KaldiEntry:
+    """One line of a Kaldi-style file.
+
+    Attributes:
+        lineno: 1-based line number in the file.
+        key: the id (first token).
+        value: the rest of the line, stripped (possibly empty).
+    """
+
+    lineno: int
+    key: str
+    value: str
+
+
+def read_kaldi_entries(path: PathLike) -> List[KaldiEntry]:
+    """Reads a Kaldi-style file as a list of entries with their line numbers.
+
+    Args:
+        path: the file (UTF-8).
+
+    Returns:
+        The entries in file order.
+
+    Raises:
+        ValueError: naming ``path:line`` for a line without an id (blank or starting
+            with whitespace) or with an id seen before.
+    """
+    entries: List[KaldiEntry] = []
+    seen: Dict[str, int] = {}
+    with open(path, encoding="utf-8") as f:
+        for lineno, raw in enumerate(f, start=1):
+            line = raw.rstrip("\r\n")
+            if not line.strip() or line[0].isspace():
+                raise ValueError(
+                    f"{path}:{lineno}: no id at the start of the line ({line!r}); each"
+                    " line must be '<id> <value>' with the id in the first column -"
+                    " remove the blank line or restore the missing id"
+                )
+            parts = line.split(maxsplit=1)
+            key = parts[0]
+            value = parts[1].strip() if len(parts) > 1 else ""
+            if key in seen:
+                raise ValueError(
+                    f"{path}:{lineno}: duplicate id '{key}' (first at line"
+                    f" {seen[key]}); ids must be unique - remove or rename one of them"
+                )
+            seen[key] = lineno
+            entries.append(KaldiEntry(lineno, key, value))
+    return entries
+
+
+def read_kaldi_map(path: PathLike) -> Dict[str, str]:
+    """Reads a Kaldi-style file as ``{id: value}`` in file order.
+
+    Args:
+        path: the file (UTF-8).
+
+    Returns:
+        The mapping, keeping the order of the lines.
+
+    Raises:
+        ValueError: naming ``path:line`` for a malformed line (no id, duplicate id).
+    """
+    return {e.key: e.value for e in read_kaldi_entries(path)}
+
+
+def format_kaldi_lines(mapping: Mapping[str, str]) -> List[str]:
+    """The lines of ``mapping`` (no newline), sorted in C-locale byte order.
+
+    ``LC_ALL=C sort`` compares whole lines byte by byte; so does this.
+    """
+    lines = []
+    for key, value in mapping.items():
+        key = str(key)
+        if not key or any(c.isspace() for c in key):
+            raise ValueError(
+                f"invalid id {key!r}: ids must be non-empty, no whitespace"
+            )
+        value = str(value)
+        if "\n" in value or "\r" in value:
+            raise ValueError(f"value of '{key}' contains a line break: {value!r}")
+        lines.append(f"{key} {value}" if value else key)
+    return sorted(lines, key=lambda s: s.encode("utf-8"))
+
+
+def write_kaldi_map(path: PathLike, mapping: Mapping[str, str]) -> None:
+    """Writes ``mapping`` as a Kaldi-style file, sorted like ``LC_ALL=C sort``.
+
+    The file is written to a temporary file next to ``path`` and renamed over it, so
+    readers see either the old or the new complete file.
+
+    Args:
+        path: the output file; its directory must exist.
+        mapping: ``{id: value}``; an empty value writes the id alone.
+
+    Raises:
+        ValueError: for an id that is empty or contains whitespace, or a value with
+            a line break.
+    """
+    path = Path(path)
+    text = "".join(line + "\n" for line in format_kaldi_lines(mapping))
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

@@ -1,0 +1,408 @@
+"""Stage 13 "score": BLEU, chrF and TER of a hypothesis file with sacreBLEU.
+
+Reads two Kaldi-style files ``<utt> <text>``: the hypotheses (ESPnet's decoded
+``text``, possibly with empty lines ``<utt>`` alone) and the references (the raw
+``text.<lang>`` of the data dir). Their ids must be the same sets; segments are scored
+in reference order.
+
+Text handling, stated in the result file as well:
+
+- No detokenisation is applied here. ESPnet's token-list converter already turns
+  sentencepiece pieces / characters back into plain text, and references are raw text.
+- The normalisation steps below, applied to both sides in this fixed order, each
+  logged with the number of lines it changed:
+
+  1. ``unicode_nfc``: Unicode NFC composition;
+  2. ``collapse_whitespace``: runs of whitespace to one space, stripped at both ends;
+  3. ``remove_nonspeech_tags`` (only with ``--remove_tags``; default off, since
+     MuST-C references keep tags such as "(Applause)" / "(Laughter)"): removes
+     parenthesised tags matching ``NONSPEECH_TAG_PATTERN``;
+  4. ``lowercase`` (only with ``--case lc``; default ``cased``).
+
+- BLEU uses sacreBLEU's tokeniser ``--tokenize`` (default ``13a``; ``zh``,
+  ``ja-mecab``, ``char``, ... are sacreBLEU's others); chrF works on characters, TER
+  on its own tercom tokenisation. Case is passed to all three metrics.
+
+Writes ``OUTDIR/result.txt`` (scores with the sacreBLEU signatures verbatim, case,
+tokenisation, normalisation steps with their counts, number of segments; its first
+line starts with ``BLEU =``) and ``OUTDIR/result.json`` (the numbers). ``summarize``
+renders several ``result.json`` files as a Markdown table.
+
+Usage::
+
+    python -m espnet2_ext.recipe.scoring --hyp exp/st/decode_tst/text \\
+        --ref dump/raw/tst-COMMON/text.de --outdir exp/st/decode_tst/score
+    python -m espnet2_ext.recipe.scoring --summarize exp/*/decode_*/score/result.json
+"""
+
+import argparse
+import json
+import logging
+import os
+import re
+import unicodedata
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+from espnet2_ext.recipe.kaldi_io import read_kaldi_entries
+
+CASES = ("cased", "lc")
+# Scores are stored rounded to this many decimals (sacreBLEU prints 2); this also
+# removes float noise such as 100.00000000000004 for a perfect BLEU.
+DECIMALS = 4
+# A non-speech tag: one to four words in parentheses, the first capitalised, no
+# digits, e.g. "(Applause)", "(Laughter)", "(Music)", "(Applause ends)", "(Lachen)".
+NONSPEECH_TAG_PATTERN = r"\(\s*[A-ZÀ-Þ][^\s()\d]*(?:\s+[^\s()\d]+){0,3}\s*\)"
+_TAG_RE = re.compile(NONSPEECH_TAG_PATTERN)
+_WS_RE = re.compile(r"\s+")
+
+
+def unicode_nfc(line: str) -> str:
+    """Unicode NFC composition (e.g. "e" + combining acute -> "é")."""
+    return unicodedata.normalize("NFC", line)
+
+
+def collapse_whitespace(line: str) -> str:
+    """Runs of whitespace (tabs, no-break spaces, ...) to one space; stripped."""
+    return _WS_RE.sub(" ", line).strip()
+
+
+def remove_nonspeech_tags(line: str, pattern: str = NONSPEECH_TAG_PATTERN) -> str:
+    """Removes non-speech tags like "(Applause)"; re-collapses the whitespace left."""
+    regex = _TAG_RE if pattern == NONSPEECH_TAG_PATTERN else re.compile(pattern)
+    return collapse_whitespace(regex.sub(" ", line))
+
+
+def lowercase(line: str) -> str:
+    """Lowercases (``str.lower``)."""
+    return line.lower()
+
+
+@dataclass
+class StepCount:
+    """One normalisation step and the lines it changed on each side."""
+
+    step: str
+    enabled: bool
+    hyp_changed: int = 0
+    ref_changed: int = 0
+    note: str = ""
+
+
+def normalization_steps(
+    case: str, remove_tags: bool
+) -> List[Tuple[str, Optional[Callable[[str], str]], str]]:
+    """The steps in their fixed order: ``(name, function or None if off, note)``."""
+    if case not in CASES:
+        raise ValueError(f"case must be one of {CASES}, got '{case}'")
+    return [
+        ("unicode_nfc", unicode_nfc, "Unicode NFC"),
+        ("collapse_whitespace", collapse_whitespace, "whitespace runs to one space"),
+        (
+            "remove_nonspeech_tags",
+            remove_nonspeech_tags if remove_tags else None,
+            (
+                f"pattern {NONSPEECH_TAG_PATTERN}"
+                if remove_tags
+                else "off (--remove_tags not given): tags such as"
+                ' "(Applause)" are kept, as in the MuST-C references'
+            ),
+        ),
+        (
+            "lowercase",
+            lowercase if case == "lc" else None,
+            (
+                "both sides lowercased (--case lc)"
+                if case == "lc"
+                else "off (--case cased)"
+            ),
+        ),
+    ]
+
+
+def apply_step(fn: Callable[[str], str], lines: Sequence[str]) -> Tuple[List[str], int]:
+    """``fn`` applied to every line, and the number of lines it changed."""
+    out = [fn(line) for line in lines]
+    return out, sum(a != b for a, b in zip(lines, out))
+
+
+def normalize(
+    hyps: Sequence[str], refs: Sequence[str], case: str, remove_tags: bool
+) -> Tuple[List[str], List[str], List[StepCount]]:
+    """Applies the normalisation steps in order to both sides, logging each count."""
+    hyps, refs = list(hyps), list(refs)
+    counts = []
+    for name, fn, note in normalization_steps(case, remove_tags):
+        count = StepCount(name, fn is not None, note=note)
+        if fn is not None:
+            hyps, count.hyp_changed = apply_step(fn, hyps)
+            refs, count.ref_changed = apply_step(fn, refs)
+            logging.info(
+                f"normalisation {name}: changed {count.hyp_changed} hypothesis and"
+                f" {count.ref_changed} reference lines"
+            )
+        else:
+            logging.info(f"normalisation {name}: {note}")
+        counts.append(count)
+    return hyps, refs, counts
+
+
+def read_pair(hyp: Path, ref: Path) -> Tuple[List[str], List[str], List[str]]:
+    """Reads both files; returns ``(ids, hyps, refs)`` in reference order.
+
+    Raises:
+        ValueError: naming the file and the first id missing from it, and the line of
+            the other file that has that id.
+    """
+    hyp_entries, ref_entries = read_kaldi_entries(hyp), read_kaldi_entries(ref)
+    hyp_map = {e.key: e.value for e in hyp_entries}
+    ref_map = {e.key: e.value for e in ref_entries}
+    if not ref_map:
+        raise ValueError(f"reference file {ref} is empty: nothing to score")
+    missing = [e for e in ref_entries if e.key not in hyp_map]
+    if missing:
+        raise ValueError(
+            f"{hyp}: no hypothesis for '{missing[0].key}' ({ref}:{missing[0].lineno};"
+            f" {len(missing)} of {len(ref_map)} reference ids missing) - was decoding"
+            " interrupted? Rerun it, or score against a reference restricted to the"
+            " decoded ids"
+        )
+    extra = [e for e in hyp_entries if e.key not in ref_map]
+    if extra:
+        raise ValueError(
+            f"{ref}: no reference for '{extra[0].key}' ({hyp}:{extra[0].lineno};"
+            f" {len(extra)} hypothesis ids not in {ref}) - hypothesis and reference"
+            " come from different sets"
+        )
+    ids = list(ref_map)
+    return ids, [hyp_map[u] for u in ids], [ref_map[u] for u in ids]
+
+
+def case_note(case: str) -> str:
+    """How ``case`` was applied, for result files."""
+    if case == "cased":
+        return "cased (no lowercasing)"
+    return "lc (hypotheses and references lowercased)"
+
+
+def normalization_lines(steps: Sequence[StepCount]) -> List[str]:
+    """The normalisation steps with their counts, for result files."""
+    lines = ["normalisation, in this order, on both sides (lines changed):"]
+    for i, s in enumerate(steps, start=1):
+        if s.enabled:
+            lines.append(
+                f"  {i}. {s.step}: hyp {s.hyp_changed}, ref {s.ref_changed} ({s.note})"
+            )
+        else:
+            lines.append(f"  {i}. {s.step}: {s.note}")
+    return lines
+
+
+@dataclass
+class ScoreResult:
+    """Scores and how they were computed.
+
+    Attributes:
+        bleu, chrf, ter: the corpus scores, rounded to ``DECIMALS`` decimals.
+        bleu_signature, chrf_signature, ter_signature: sacreBLEU's signatures.
+        bleu_details: sacreBLEU's BLEU line (n-gram precisions, BP, lengths).
+        num_segments: segments scored.
+        num_empty_hyp: empty hypotheses among them (scored as empty).
+        case, tokenize, remove_tags: the options used.
+        normalization: the steps in order with their counts.
+        hyp, ref: the files scored.
+    """
+
+    bleu: float
+    chrf: float
+    ter: float
+    bleu_signature: str
+    chrf_signature: str
+    ter_signature: str
+    bleu_details: str
+    num_segments: int
+    num_empty_hyp: int
+    case: str
+    tokenize: str
+    remove_tags: bool
+    normalization: List[StepCount] = field(default_factory=list)
+    hyp: str = ""
+    ref: str = ""
+
+    def to_dict(self) -> Dict:
+        return asdict(self)
+
+    def to_text(self) -> str:
+        """The human-readable block of ``result.txt``."""
+        lines = [
+            self.bleu_details,
+            f"chrF2 = {self.chrf:.2f}",
+            f"TER = {self.ter:.2f}",
+            "",
+            "sacreBLEU signatures:",
+            f"  BLEU: {self.bleu_signature}",
+            f"  chrF: {self.chrf_signature}",
+            f"  TER: {self.ter_signature}",
+            "",
+            f"hypothesis: {self.hyp}",
+            f"reference: {self.ref}",
+            f"segments: {self.num_segments} ({self.num_empty_hyp} empty hypotheses)",
+            f"case: {case_note(self.case)}",
+            f"tokenisation: sacreBLEU '{self.tokenize}' for BLEU; chrF on characters;"
+            " TER with its own tercom tokenisation",
+            "detokenisation: none applied here - hypotheses are ESPnet's detokenised"
+            " output (sentencepiece/char token_list converter), references raw text",
+        ]
+        lines += normalization_lines(self.normalization)
+        return "\n".join(lines) + "\n"
+
+
+def score_files(
+    hyp: Path,
+    ref: Path,
+    case: str = "cased",
+    tokenize: str = "13a",
+    remove_tags: bool = False,
+) -> ScoreResult:
+    """Scores ``hyp`` against ``ref`` (see the module docstring for the text handling).
+
+    Args:
+        hyp: hypotheses, ``<utt> <text>`` (empty text allowed).
+        ref: references, ``<utt> <text>``, the same ids.
+        case: ``cased`` or ``lc`` (lowercase both sides).
+        tokenize: sacreBLEU tokeniser for BLEU (``13a``, ``zh``, ``ja-mecab``,
+            ``char``, ...).
+        remove_tags: remove non-speech tags like "(Applause)" from both sides.
+
+    Returns:
+        The scores with signatures and normalisation counts.
+
+    Raises:
+        ValueError: on mismatched ids (naming the file and the first id) or an
+            unknown ``case``/``tokenize``.
+    """
+    from sacrebleu.metrics import BLEU, CHRF, TER
+
+    if tokenize not in BLEU.TOKENIZERS:
+        raise ValueError(
+            f"unknown tokenize '{tokenize}': sacreBLEU offers {list(BLEU.TOKENIZERS)}"
+        )
+    _, hyps, refs = read_pair(Path(hyp), Path(ref))
+    hyps, refs, steps = normalize(hyps, refs, case, remove_tags)
+    lc = case == "lc"
+    bleu = BLEU(tokenize=tokenize, lowercase=lc)
+    chrf = CHRF(lowercase=lc)
+    ter = TER(case_sensitive=not lc)
+    bleu_score = bleu.corpus_score(hyps, [refs])
+    chrf_score = chrf.corpus_score(hyps, [refs])
+    ter_score = ter.corpus_score(hyps, [refs])
+    num_empty = sum(1 for h in hyps if not h)
+    if num_empty:
+        logging.warning(f"{hyp}: {num_empty} of {len(hyps)} hypotheses are empty")
+    return ScoreResult(
+        bleu=round(float(bleu_score.score), DECIMALS),
+        chrf=round(float(chrf_score.score), DECIMALS),
+        ter=round(float(ter_score.score), DECIMALS),
+        bleu_signature=str(bleu.get_signature()),
+        chrf_signature=str(chrf.get_signature()),
+        ter_signature=str(ter.get_signature()),
+        bleu_details=str(bleu_score),
+        num_segments=len(hyps),
+        num_empty_hyp=num_empty,
+        case=case,
+        tokenize=tokenize,
+        remove_tags=remove_tags,
+        normalization=steps,
+        hyp=str(hyp),
+        ref=str(ref),
+    )
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def write_result(result: ScoreResult, outdir: Path) -> None:
+    """Writes ``outdir/result.txt`` and ``outdir/result.json``.
+
+    ``result`` may be any result with ``to_text()`` and ``to_dict()`` (the ASR
+    scores of :mod:`espnet2_ext.recipe.asr_scoring` are written with this too).
+    """
+    outdir.mkdir(parents=True, exist_ok=True)
+    _write_atomic(outdir / "result.txt", result.to_text())
+    _write_atomic(
+        outdir / "result.json",
+        json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n",
+    )
+
+
+def _label(result_json: Path) -> Path:
+    d = result_json.parent
+    return d.parent if d.name == "score" else d
+
+
+def summarize(result_jsons: List[Path]) -> str:
+    """A Markdown table (model/dir, BLEU, chrF, TER) of several ``result.json`` files.
+
+    Rows are labelled by the decode dir holding ``score/result.json``, relative to
+    the dirs' common prefix (``st_a/decode_tst``).
+    """
+    if not result_jsons:
+        raise ValueError("no result.json given to summarize")
+    dirs = [_label(Path(p)) for p in result_jsons]
+    common = Path(os.path.commonpath([str(d.resolve()) for d in dirs]))
+    lines = ["| model/dir | BLEU | chrF | TER |", "|---|---|---|---|"]
+    for path, d in zip(result_jsons, dirs):
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        label = str(d.resolve().relative_to(common))
+        if label == ".":
+            label = d.resolve().name
+        cells = [f"{float(data[k]):.1f}" for k in ("bleu", "chrf", "ter")]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def get_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--hyp", type=Path, help="hypotheses: <utt> <text>")
+    parser.add_argument("--ref", type=Path, help="references: <utt> <text>")
+    parser.add_argument("--outdir", type=Path, help="writes result.txt, result.json")
+    parser.add_argument("--case", choices=CASES, default="cased")
+    parser.add_argument("--tokenize", default="13a", help="sacreBLEU BLEU tokeniser")
+    parser.add_argument(
+        "--remove_tags",
+        action="store_true",
+        help='remove non-speech tags like "(Applause)" from both sides',
+    )
+    parser.add_argument(
+        "--summarize",
+        type=Path,
+        nargs="+",
+        metavar="RESULT_JSON",
+        help="print a Markdown table of these result.json files instead of scoring",
+    )
+    args = parser.parse_args(argv)
+    if args.summarize is None and not (args.hyp and args.ref and args.outdir):
+        parser.error("--hyp, --ref and --outdir are required (or --summarize)")
+    return args
+
+
+def main(argv=None) -> None:
+    args = get_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    if args.summarize is not None:
+        print(summarize(args.summarize), end="")
+        return
+    result = score_files(args.hyp, args.ref, args.case, args.tokenize, args.remove_tags)
+    write_result(result, args.outdir)
+    print(result.to_text(), end="")
+
+
+if __name__ == "__main__":
+    main()

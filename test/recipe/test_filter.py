@@ -1,0 +1,48 @@
+"""Stage 4 filtering: durations, empty transcripts, id mismatches."""
+
+import pytest
+
+from espnet2_ext.recipe.filter import filter_dir
+
+
+def _write(d, name, lines):
+    d.mkdir(parents=True, exist_ok=True)
+    (d / name).write_text("".join(f"{k} {v}\n" for k, v in lines))
+
+
+@pytest.fixture
+def src(tmp_path):
+    d = tmp_path / "src"
+    ids = ["a", "b", "c", "d"]
+    _write(d, "wav.scp", [(u, f"/x/{u}.wav") for u in ids])
+    _write(
+        d,
+        "utt2num_samples",
+        [("a", 800), ("b", 16000), ("c", 16000 * 40), ("d", 32000)],
+    )
+    _write(d, "text.en", [("a", "hi"), ("b", "hello"), ("c", "long"), ("d", "fine")])
+    (d / "text.de").write_text("a hallo\nb hallo\nc lang\nd \n")
+    _write(d, "utt2spk", [(u, "s1" if u < "c" else "s2") for u in ids])
+    return d
+
+
+def test_keeps_only_usable_utterances_and_logs_why(src, tmp_path, caplog):
+    caplog.set_level("INFO")
+    dst = tmp_path / "dst"
+    kept = filter_dir(src, dst, ["text.en", "text.de"], 0.1, 30.0)
+    assert kept == 1
+    assert (dst / "wav.scp").read_text() == "b /x/b.wav\n"
+    assert (dst / "text.de").read_text() == "b hallo\n"
+    assert (dst / "spk2utt").read_text() == "s1 b\n"
+    message = caplog.text
+    assert "kept 1 of 4" in message
+    assert "1 shorter than 0.1 s" in message and "1 longer than 30.0 s" in message
+    assert "1 empty transcript" in message
+    assert filter_dir(src, dst, ["text.en", "text.de"], 0.1, 30.0) == 1  # skipped
+    assert "already filtered - skipping" in caplog.text
+
+
+def test_a_text_file_missing_an_id_is_named(src, tmp_path):
+    (src / "text.en").write_text("a hi\nb hello\nc long\n")
+    with pytest.raises(ValueError, match=r"text.en has no entry for 'd'"):
+        filter_dir(src, tmp_path / "dst", ["text.en"])

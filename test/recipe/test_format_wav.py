@@ -1,0 +1,230 @@
+import logging
+
+import numpy as np
+import pytest
+import soundfile
+
+from espnet2_ext.recipe.format_wav import format_data_dir, main, resampled_length
+from espnet2_ext.recipe.kaldi_io import read_kaldi_map
+
+
+def write_wav(path, samples, rate):
+    soundfile.write(str(path), np.asarray(samples, dtype=np.int16), rate, "PCM_16")
+    return path
+
+
+def read_int16(path):
+    samples, rate = soundfile.read(str(path), dtype="int16")
+    return samples, rate
+
+
+def make_dir(root, wavs, texts=None, utt2spk=None, segments=None):
+    """A data dir with ``wav.scp`` lines in the given order (not sorted on purpose)."""
+    src = root / "src"
+    src.mkdir()
+    (src / "wav.scp").write_text("".join(f"{k} {v}\n" for k, v in wavs.items()))
+    if texts:
+        (src / "text").write_text("".join(f"{k} {v}\n" for k, v in texts.items()))
+    if utt2spk:
+        (src / "utt2spk").write_text("".join(f"{k} {v}\n" for k, v in utt2spk.items()))
+    if segments:
+        (src / "segments").write_text("".join(line + "\n" for line in segments))
+    return src
+
+
+def ramp(n):
+    return (np.arange(n) % 20000 - 10000).astype(np.int16)
+
+
+def test_resample_downmix_and_copies(tmp_path, caplog):
+    t = np.arange(8001) / 8000
+    sine8k = np.round(10000 * np.sin(2 * np.pi * 440 * t))
+    rng = np.random.default_rng(0)
+    stereo = rng.integers(-8000, 8000, size=(4000, 2)) * 2  # even: exact mean
+    mono = ramp(3000)
+    wavs = {
+        "c_mono": write_wav(tmp_path / "m.wav", mono, 16000),
+        "a_8k": write_wav(tmp_path / "a.wav", sine8k, 8000),
+        "b_st": write_wav(tmp_path / "b.wav", stereo, 16000),
+    }
+    src = make_dir(
+        tmp_path,
+        wavs,
+        texts={"a_8k": "hello", "b_st": "world", "c_mono": "x", "zz": "no audio"},
+        utt2spk={"a_8k": "s1", "b_st": "s2", "c_mono": "s1", "zz": "s3"},
+    )
+    dst = tmp_path / "dst"
+    with caplog.at_level(logging.INFO):
+        report = format_data_dir(src, dst)
+    assert "resampled 1 file from 8000 Hz" in caplog.text
+    assert "downmixed 1 stereo file" in caplog.text
+    assert (report.resampled, report.downmixed) == ({8000: 1}, {2: 1})
+    assert (report.num_utterances, report.num_written, report.num_kept) == (3, 3, 0)
+
+    out, rate = read_int16(dst / "data" / "a_8k.wav")
+    assert rate == 16000 and out.ndim == 1
+    assert abs(len(out) - 2 * 8001) <= 1
+    assert len(out) == resampled_length(8001, 8000, 16000) == 16002
+    t16 = np.arange(len(out)) / 16000
+    expected = 10000 * np.sin(2 * np.pi * 440 * t16)
+    assert np.abs(out[200:-200] - expected[200:-200]).max() < 100  # same sine
+
+    out, _ = read_int16(dst / "data" / "b_st.wav")
+    np.testing.assert_array_equal(out, stereo.sum(axis=1) // 2)
+    out, _ = read_int16(dst / "data" / "c_mono.wav")
+    np.testing.assert_array_equal(out, mono)
+
+    wav_scp = read_kaldi_map(dst / "wav.scp")
+    assert list(wav_scp) == ["a_8k", "b_st", "c_mono"]  # sorted
+    assert wav_scp["b_st"] == str((dst / "data" / "b_st.wav").resolve())
+    assert read_kaldi_map(dst / "utt2num_samples") == {
+        "a_8k": "16002",
+        "b_st": "4000",
+        "c_mono": "3000",
+    }
+    assert (dst / "text").read_text() == "a_8k hello\nb_st world\nc_mono x\n"
+    assert (dst / "spk2utt").read_text() == "s1 a_8k c_mono\ns2 b_st\n"
+    assert (dst / ".done").exists()
+
+
+def test_strict_errors_name_file_and_line(tmp_path):
+    good = write_wav(tmp_path / "g.wav", ramp(1600), 16000)
+    low = write_wav(tmp_path / "l.wav", ramp(800), 8000)
+    st = write_wav(tmp_path / "s.wav", np.stack([ramp(1600)] * 2, axis=1), 16000)
+    src = make_dir(tmp_path, {"g": good, "l": low})
+    with pytest.raises(ValueError) as e:
+        format_data_dir(src, tmp_path / "o1", strict=True)
+    assert f"{src / 'wav.scp'}:2" in str(e.value)
+    assert str(low) in str(e.value) and "8000 Hz" in str(e.value)
+    (src / "wav.scp").write_text(f"g {good}\nx {good}\ns {st}\n")
+    with pytest.raises(ValueError) as e:
+        main([str(src), str(tmp_path / "o2"), "--strict"])
+    assert f"{src / 'wav.scp'}:3" in str(e.value) and "2 channels" in str(e.value)
+    assert not (tmp_path / "o2" / ".done").exists()
+
+
+def test_missing_audio_names_line(tmp_path):
+    good = write_wav(tmp_path / "g.wav", ramp(1600), 16000)
+    src = make_dir(tmp_path, {"g": good, "m": tmp_path / "missing.wav"})
+    with pytest.raises(RuntimeError) as e:
+        format_data_dir(src, tmp_path / "out")
+    assert f"{src / 'wav.scp'}:2" in str(e.value) and "missing.wav" in str(e.value)
+
+
+def test_segments_cut_exact_sample_ranges(tmp_path):
+    rec = ramp(48000)  # 3 s at 16 kHz
+    rec8k = ramp(16000)  # 2 s at 8 kHz
+    src = make_dir(
+        tmp_path,
+        {
+            "rec1": write_wav(tmp_path / "r.wav", rec, 16000),
+            "rec2": write_wav(tmp_path / "r8.wav", rec8k, 8000),
+        },
+        texts={"u1": "a", "u2": "b", "u3": "c"},
+        segments=["u1 rec1 0.5 1.25", "u2 rec1 2.0 -1", "u3 rec2 0.5 1.5"],
+    )
+    report = format_data_dir(src, tmp_path / "dst")
+    data = tmp_path / "dst" / "data"
+    np.testing.assert_array_equal(read_int16(data / "u1.wav")[0], rec[8000:20000])
+    np.testing.assert_array_equal(read_int16(data / "u2.wav")[0], rec[32000:])
+    assert len(read_int16(data / "u3.wav")[0]) == 16000  # 4000 samples at 8k -> 16k
+    assert read_kaldi_map(tmp_path / "dst" / "utt2num_samples") == {
+        "u1": "12000",
+        "u2": "16000",
+        "u3": "16000",
+    }
+    assert report.resampled == {8000: 1} and report.num_utterances == 3
+
+
+@pytest.mark.parametrize(
+    "bad", ["u2 rec1 2.5 4.0", "u2 rec1 3.5 3.6", "u2 rec1 1.0 0.5", "u2 nope 0 1"]
+)
+def test_segment_out_of_range_names_segments_line(tmp_path, bad):
+    src = make_dir(
+        tmp_path,
+        {"rec1": write_wav(tmp_path / "r.wav", ramp(48000), 16000)},
+        segments=["u1 rec1 0.0 1.0", bad],
+    )
+    with pytest.raises(ValueError) as e:
+        format_data_dir(src, tmp_path / "dst")
+    assert f"{src / 'segments'}:2" in str(e.value)
+
+
+def test_overshoot_within_limit_is_clipped(tmp_path):
+    src = make_dir(
+        tmp_path,
+        {"rec1": write_wav(tmp_path / "r.wav", ramp(48000), 16000)},
+        segments=["u1 rec1 2.0 3.2"],
+    )
+    report = format_data_dir(src, tmp_path / "dst")
+    assert report.clipped_segments == 1
+    assert read_kaldi_map(tmp_path / "dst" / "utt2num_samples") == {"u1": "16000"}
+
+
+def stats(data_dir):
+    return {p.name: (p.stat().st_mtime_ns, p.stat().st_ino) for p in data_dir.iterdir()}
+
+
+def test_resumable_and_done_marker(tmp_path, caplog):
+    wavs = {
+        f"u{i}": write_wav(tmp_path / f"{i}.wav", ramp(1600 * (i + 1)), 8000)
+        for i in range(3)
+    }
+    src = make_dir(tmp_path, wavs)
+    dst = tmp_path / "dst"
+    data = dst / "data"
+    assert format_data_dir(src, dst).num_written == 3
+    before = stats(data)
+
+    # Interrupted after the wavs (no .done): nothing is rewritten.
+    (dst / ".done").unlink()
+    report = format_data_dir(src, dst)
+    assert (report.num_written, report.num_kept) == (0, 3)
+    assert stats(data) == before
+    assert report.resampled == {8000: 3}
+
+    # Interrupted mid-write: u1 missing with a half-written tmp, u2 truncated.
+    (data / "u1.wav").unlink()
+    (data / ".u1.wav.tmp").write_bytes(b"RIFF\x00\x00")
+    (data / ".zz.wav.tmp").write_bytes(b"RIFF")  # stale, of no utterance
+    write_wav(data / "u2.wav", ramp(100), 16000)
+    (dst / ".done").unlink()
+    report = format_data_dir(src, dst)
+    assert (report.num_written, report.num_kept) == (2, 1)
+    assert sorted(p.name for p in data.iterdir()) == ["u0.wav", "u1.wav", "u2.wav"]
+    assert stats(data)["u0.wav"] == before["u0.wav"]
+    for i in range(3):
+        assert soundfile.info(str(data / f"u{i}.wav")).frames == 3200 * (i + 1)
+
+    # Finished: skipped whole.
+    after = stats(data)
+    scp_mtime = (dst / "wav.scp").stat().st_mtime_ns
+    with caplog.at_level(logging.INFO):
+        main([str(src), str(dst)])
+    assert f"{dst} already formatted - skipping" in caplog.text
+    report = format_data_dir(src, dst)
+    assert report.already_done and report.num_utterances == 3
+    assert stats(data) == after
+    assert (dst / "wav.scp").stat().st_mtime_ns == scp_mtime
+
+
+def test_pipes_arks_and_parallel_jobs(tmp_path):
+    import kaldiio
+
+    a = write_wav(tmp_path / "a.wav", ramp(1600), 16000)
+    b = write_wav(tmp_path / "b.wav", np.stack([ramp(800)] * 2, axis=1), 8000)
+    with kaldiio.WriteHelper(f"ark,scp:{tmp_path}/x.ark,{tmp_path}/x.scp") as w:
+        w["c"] = (16000, ramp(2400))
+    ark_entry = read_kaldi_map(tmp_path / "x.scp")["c"]
+    src = make_dir(
+        tmp_path,
+        {"a": f"cat {a} |", "b": f"cat {b} |", "c": f"ark:{ark_entry}", "d": a},
+    )
+    report = format_data_dir(src, tmp_path / "dst", nj=2)
+    assert report.num_written == 4
+    assert (report.resampled, report.downmixed) == ({8000: 1}, {2: 1})
+    data = tmp_path / "dst" / "data"
+    np.testing.assert_array_equal(read_int16(data / "a.wav")[0], ramp(1600))
+    np.testing.assert_array_equal(read_int16(data / "c.wav")[0], ramp(2400))
+    np.testing.assert_array_equal(read_int16(data / "d.wav")[0], ramp(1600))
+    assert soundfile.info(str(data / "b.wav")).frames == 1600

@@ -1,0 +1,133 @@
+"""The shell pieces of the drivers: utils/parse_options.sh, common/stages.sh, --help."""
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+TEMPLATE = Path(__file__).resolve().parents[2] / "egs2" / "TEMPLATE"
+COMMON = TEMPLATE / "common"
+
+SCRIPT = """#!/usr/bin/env bash
+# A test script: its header is not a section.
+set -euo pipefail
+
+# General
+stage=1            # first stage
+test_sets="dev test"
+# Data
+some_name=         # e.g. "--x 1"
+quoted="a # b"
+_private=1
+help_message="Usage: $0 [options]"
+. utils/parse_options.sh
+late=1
+echo "stage=${stage} test_sets=${test_sets} some_name=${some_name} rest=$*"
+"""
+
+
+def run_bash(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["bash", *args], cwd=cwd, capture_output=True, text=True, check=False
+    )
+
+
+@pytest.fixture
+def recipe(tmp_path):
+    (tmp_path / "utils").symlink_to(COMMON / "utils")
+    (tmp_path / "s.sh").write_text(SCRIPT)
+    return tmp_path
+
+
+def test_help_lists_the_script_options_in_order_with_defaults(recipe):
+    p = run_bash(recipe, "s.sh", "--help")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.splitlines() == [
+        "Usage: s.sh [options]",
+        "Options (default values):",
+        "  # General",
+        "    --stage                    1              # first stage",
+        '    --test_sets                "dev test"',
+        "  # Data",
+        '    --some_name                ""             # e.g. "--x 1"',
+        '    --quoted                   "a # b"',
+    ]
+
+
+def test_help_shows_defaults_even_after_other_options(recipe):
+    p = run_bash(recipe, "s.sh", "--stage", "7", "--help")
+    assert "--stage                    1 " in p.stdout
+
+
+def test_options_are_set_in_both_spellings(recipe):
+    p = run_bash(
+        recipe, "s.sh", "--stage", "3", "--some-name=--a b", "--test_sets", "x", "pos"
+    )
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == "stage=3 test_sets=x some_name=--a b rest=pos\n"
+
+
+@pytest.mark.parametrize("name", ["PATH", "HOME", "late", "help_message", "_private"])
+def test_only_the_script_options_are_accepted(recipe, name):
+    p = run_bash(recipe, "s.sh", f"--{name}", "x")
+    assert p.returncode == 1
+    assert f"unknown option --{name} (see s.sh --help)" in p.stderr
+
+
+def test_an_option_without_value_is_an_error(recipe):
+    p = run_bash(recipe, "s.sh", "--stage")
+    assert p.returncode == 1 and "option --stage needs a value" in p.stderr
+
+
+STAGES = """set -euo pipefail
+stage=2; stop_stage=3; train_set=train; valid_set=dev; test_sets="dev test"
+bpemode=unigram; inference_model=valid.acc.ave.pth
+. {common}/stages.sh
+hello() {{ echo "ran $1"; }}
+s1() {{ hello 1; }}; s2() {{ hello 2; }}; s3() {{ hello 3; }}
+run_stage 1 one s1
+run_stage 2 two s2 {marker}
+run_stage 3 three s3
+echo "sets: $(all_sets | paste -sd ' ')"
+echo "tokens: $(token_tag bpe 300) $(token_tag char 300)"
+echo "decode: $(decode_dir exp/asr_x test)"
+"""
+
+
+def test_run_stage_range_markers_and_helpers(tmp_path):
+    marker = tmp_path / "m" / ".done"
+    script = STAGES.format(common=COMMON, marker=marker)
+    first = subprocess.run(["bash", "-c", script], capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.splitlines() == [
+        "ran 2",
+        "ran 3",
+        "sets: train dev test",
+        "tokens: bpe_unigram300 char",
+        "decode: exp/asr_x/decode_test_valid.acc.ave",
+    ]
+    assert marker.exists()
+    assert re.search(r"\(stages\.sh:\d+:run_stage\) Stage 2: two\n", first.stderr)
+    assert "Stage 2: done in 0 s" in first.stderr and "Stage 1" not in first.stderr
+    second = subprocess.run(["bash", "-c", script], capture_output=True, text=True)
+    assert second.stdout.splitlines()[0] == "ran 3"
+    assert f"Stage 2: two: already done ({marker}) - skipping" in second.stderr
+
+
+ASR_OPTIONS = (
+    "stage stop_stage ngpu num_nodes nj inference_nj gpu_inference asr_config asr_args"
+    " inference_config inference_args inference_model lang token_type nbpe bpemode"
+    " train_set valid_set test_sets speed_perturb_factors min_wav_duration"
+    " max_wav_duration asr_tag asr_exp pretrained_asr local_data_opts python"
+).split()
+
+
+def test_asr_sh_help_lists_every_option(tmp_path):
+    (tmp_path / "utils").symlink_to(COMMON / "utils")
+    p = run_bash(tmp_path, str(TEMPLATE / "asr1" / "asr.sh"), "--help")
+    assert p.returncode == 0, p.stderr
+    listed = re.findall(r"^    --(\w+)", p.stdout, flags=re.M)
+    assert set(ASR_OPTIONS) <= set(listed), set(ASR_OPTIONS) - set(listed)
+    assert "    --inference_model          valid.acc.ave.pth" in p.stdout
+    assert "--PATH" not in p.stdout
