@@ -1,0 +1,20 @@
+# Job backends, Kaldi style: every command is run as
+#   ${cmd} [--gpu N] [--mem M] [--num_threads N] JOB=1:N LOG COMMAND...
+# cmd_backend=local runs on this machine; slurm submits with sbatch. To use your
+# cluster's own slurm.pl / queue.pl, point the *_cmd variables at it.
+cmd_backend=${cmd_backend:-local}
+
+case ${cmd_backend} in
+    local)
+        export train_cmd="utils/run.pl"
+        export cuda_cmd="utils/run.pl"
+        export decode_cmd="utils/run.pl"
+        ;;
+    slurm)
+        # Site settings (partition, time limits) belong in your own copy, not here.
+        export train_cmd="utils/slurm.pl"
+        export cuda_cmd="utils/slurm.pl"
+        export decode_cmd="utils/slurm.pl"
+        ;;
+    *) echo "cmd.sh: unknown cmd_backend '${cmd_backend}' (local or slurm)" >&2; return 1 ;;
+esac

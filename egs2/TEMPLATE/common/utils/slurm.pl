@@ -1,0 +1,4 @@
+#!/usr/bin/env bash
+# Kaldi slurm.pl calling convention on Slurm (sbatch --wait per job); see
+# espnet2_ext/recipe/jobs.py. Replace with your cluster's own slurm.pl if you have one.
+exec python3 -m espnet2_ext.recipe.jobs --backend slurm "$@"

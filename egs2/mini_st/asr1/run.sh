@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# mini_st/asr1: English ASR on the embedded mini_st corpus (the synthetic English speech
+# of mini_st/st1 with its transcripts), the full pipeline (stages 1-13) for the models
+# the comparison needs, ending with one table (WER and CER on dev and test).
+#
+#   ./run.sh                      # FBank-only / SSL-only / GSGN+Drop, BPE 300
+#   ./run.sh --token_type char
+#   ./run.sh --models gsgn_drop --max_epoch 3
+set -euo pipefail
+
+models="fbank_only ssl_only gsgn_drop"  # any of fbank_only ssl_only gsgn gsgn_drop concat
+stage=1
+stop_stage=13
+nj=2
+inference_nj=2
+ngpu=0
+local_data_opts=    # e.g. "--max_pairs 40 --dev_sentences 8 --test_sentences 8"
+max_epoch=          # override conf/model_mini.yaml
+token_type=bpe      # bpe or char
+nbpe=300
+asr_args=           # extra options of asr_train
+help_message="Usage: $0 [--models \"...\"] [--token_type bpe|char] [--stage N] [--stop_stage N]"
+
+. utils/parse_options.sh
+. ./path.sh
+
+conf_root=${ESPNET2_EXT_ROOT}/conf
+fusion_fragment() {
+    case $1 in
+        fbank_only) echo ${conf_root}/fusion/fbank_only.yaml ;;
+        ssl_only) echo ${conf_root}/fusion/ssl_only.yaml ;;
+        gsgn) echo ${conf_root}/fusion/gsgn.yaml ;;
+        gsgn_drop) echo conf/fusion_gsgn_drop_mini.yaml ;;
+        concat) echo ${conf_root}/fusion/concat.yaml ;;
+        *) echo "run.sh: unknown model '$1'" >&2; return 1 ;;
+    esac
+}
+
+tokens=${token_type}
+[ "${token_type}" = bpe ] && tokens=bpe${nbpe}
+exps=()
+for model in ${models}; do
+    config=exp/configs/${model}.yaml
+    python3 -m espnet2_ext.utils.compose_config conf/model_mini.yaml \
+        conf/frontend_mini.yaml "$(fusion_fragment "${model}")" \
+        ${max_epoch:+--set max_epoch=${max_epoch}} -o "${config}"
+    ./asr.sh --stage "${stage}" --stop_stage "${stop_stage}" --ngpu "${ngpu}" \
+        --nj "${nj}" --inference_nj "${inference_nj}" \
+        --local_data_opts "--nj ${nj} ${local_data_opts}" \
+        --lang en --train_set train --valid_set dev --test_sets "dev test" \
+        --token_type "${token_type}" --nbpe "${nbpe}" \
+        --asr_config "${config}" --asr_tag "${model}_${tokens}" \
+        --inference_config conf/decode.yaml --asr_args "${asr_args}"
+    exps+=("exp/asr_${model}_${tokens}")
+done
+
+if [ "${stop_stage}" -ge 13 ]; then
+    python3 -m espnet2_ext.recipe.report "${exps[@]}" --sets dev test \
+        --metrics wer cer --out "exp/results_${tokens}"
+fi
