@@ -131,3 +131,33 @@ def test_asr_sh_help_lists_every_option(tmp_path):
     assert set(ASR_OPTIONS) <= set(listed), set(ASR_OPTIONS) - set(listed)
     assert "    --inference_model          valid.acc.ave.pth" in p.stdout
     assert "--PATH" not in p.stdout
+
+
+ST_OPTIONS = (
+    "stage stop_stage ngpu num_nodes nj inference_nj gpu_inference st_config st_args"
+    " inference_config inference_args inference_model src_lang tgt_lang"
+    " src_token_type src_nbpe tgt_token_type tgt_nbpe bpemode train_set valid_set"
+    " test_sets speed_perturb_factors min_wav_duration max_wav_duration st_tag st_exp"
+    " pretrained_asr local_data_opts python score_case score_tokenize"
+).split()
+
+
+def test_st_sh_help_lists_every_option(tmp_path):
+    (tmp_path / "utils").symlink_to(COMMON / "utils")
+    p = run_bash(tmp_path, str(TEMPLATE / "st1" / "st.sh"), "--help")
+    assert p.returncode == 0, p.stderr
+    listed = re.findall(r"^    --(\w+)", p.stdout, flags=re.M)
+    assert set(ST_OPTIONS) <= set(listed), set(ST_OPTIONS) - set(listed)
+    assert "    --score_tokenize           13a" in p.stdout
+    assert "--PATH" not in p.stdout
+
+
+def test_st_sh_requires_an_existing_config(tmp_path):
+    for name in ("utils", "path.sh", "cmd.sh"):
+        (tmp_path / name).symlink_to(COMMON / name)
+    p = run_bash(tmp_path, str(TEMPLATE / "st1" / "st.sh"), "--stage", "3")
+    assert p.returncode == 1
+    assert "error: --st_config is required" in p.stderr
+    p = run_bash(tmp_path, str(TEMPLATE / "st1" / "st.sh"), "--st_config", "no.yaml")
+    assert p.returncode == 1
+    assert "error: --st_config no.yaml does not exist" in p.stderr
