@@ -125,6 +125,7 @@ def plot_curves(rows: Sequence[ExperimentSummary], out: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     panels = [("acc", "validation accuracy"), ("loss", "validation loss")]
     if any("train_gate_conflict" in r.valid_curves for r in rows):
@@ -145,6 +146,7 @@ def plot_curves(rows: Sequence[ExperimentSummary], out: Path) -> None:
                 )
         ax.set_title(title)
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
     axes[0].legend()
     fig.tight_layout()
