@@ -41,7 +41,6 @@ import os
 import random
 import shutil
 import sys
-import tempfile
 import time
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
@@ -60,12 +59,12 @@ from espnet2_ext.corpora.tts import (
     HELDOUT_VOICES,
     TRAIN_VOICES,
     Voice,
-    chmod_like_new_file,
     ensure_tools,
     synthesize,
     tool_versions,
     wav_duration,
 )
+from espnet2_ext.utils.atomic import write_text_atomic
 from espnet2_ext.utils.deps import MissingDependencyError
 
 logger = logging.getLogger(__name__)
@@ -254,22 +253,6 @@ def plan_utterances(
     ids = [u.utt for u in utts]
     assert len(set(ids)) == len(ids), "duplicate utterance ids"
     return utts
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Writes ``text`` (UTF-8) to a temporary file next to ``path``, then renames it."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        chmod_like_new_file(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def _synth_job(job) -> Tuple[str, float]:

@@ -37,6 +37,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import soundfile
 
+from espnet2_ext.utils.atomic import write_wav_atomic
 from espnet2_ext.utils.deps import MissingDependencyError
 
 #: Sampling rate of every file written.
@@ -45,15 +46,6 @@ FS = 16000
 ESPEAK_WPM = 175
 #: Debian package of each engine's binary.
 TOOL_PACKAGES: Dict[str, str] = {"flite": "flite", "espeak-ng": "espeak-ng"}
-
-
-def _read_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-_UMASK = _read_umask()
 
 
 class ToolMissingError(MissingDependencyError):
@@ -215,32 +207,6 @@ def resample(x: np.ndarray, fs_in: int, fs_out: int = FS) -> np.ndarray:
     return resample_poly(x, fs_out // g, fs_in // g)
 
 
-def to_pcm16(x: np.ndarray) -> np.ndarray:
-    """Float in [-1, 1] to int16, clipping the rare overshoot of resampling."""
-    return np.clip(np.round(x * 32768.0), -32768, 32767).astype(np.int16)
-
-
-def chmod_like_new_file(path) -> None:
-    """Gives a ``mkstemp`` file (mode 0600) the mode a plain ``open`` would (umask)."""
-    os.chmod(path, 0o666 & ~_UMASK)
-
-
-def write_wav_atomic(path, samples: np.ndarray, fs: int = FS) -> None:
-    """Writes int16 ``samples`` as a PCM16 wav via a temporary file and a rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        soundfile.write(tmp, samples, fs, subtype="PCM_16", format="WAV")
-        chmod_like_new_file(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def synthesize(
     voice: Voice,
     text: str,
@@ -293,7 +259,7 @@ def synthesize(
     x = resample(x.mean(axis=1), fs, FS)
     if len(x) == 0 or np.max(np.abs(x)) < min_peak:
         raise RuntimeError(f"{cmd} produced silence for {text!r}")
-    write_wav_atomic(path, to_pcm16(x), FS)
+    write_wav_atomic(path, x, FS)
     return len(x) / FS
 
 

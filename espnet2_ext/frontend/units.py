@@ -25,6 +25,8 @@ import numpy as np
 import torch
 from typeguard import typechecked
 
+from espnet2_ext.utils.atomic import atomic_path
+
 #: Keys every codebook file holds at the top level.
 CODEBOOK_KEYS = ("centroids", "meta")
 
@@ -112,10 +114,8 @@ def save_codebook(
         if meta.setdefault(key, value) != value:
             raise ValueError(f"meta[{key!r}]={meta[key]} but centroids give {value}")
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save({"centroids": centroids.contiguous().clone(), "meta": meta}, tmp)
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        torch.save({"centroids": centroids.contiguous().clone(), "meta": meta}, tmp)
     return path
 
 

@@ -35,7 +35,6 @@ import argparse
 import logging
 import math
 import multiprocessing
-import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +48,7 @@ from espnet2_ext.recipe.kaldi_io import (
     read_kaldi_map,
     write_kaldi_map,
 )
+from espnet2_ext.utils.atomic import stale_temporaries, write_wav_atomic
 
 FS = 16000
 # Files keyed by utterance id that are copied, restricted to the utterances written.
@@ -204,11 +204,6 @@ def resample(samples: np.ndarray, orig_rate: int, new_rate: int) -> np.ndarray:
     return out.numpy()
 
 
-def to_pcm16(samples: np.ndarray) -> np.ndarray:
-    """Float samples in [-1, 1] as int16 (values beyond are clipped)."""
-    return np.clip(np.round(samples * 32768.0), -32768, 32767).astype(np.int16)
-
-
 def is_complete(path: Path, expected_samples: int, fs: int) -> bool:
     """Whether ``path`` is a readable mono wav at ``fs`` of ``expected_samples``."""
     try:
@@ -218,18 +213,6 @@ def is_complete(path: Path, expected_samples: int, fs: int) -> bool:
     return (
         info.frames == expected_samples and info.samplerate == fs and info.channels == 1
     )
-
-
-def tmp_path(path: Path) -> Path:
-    """The temporary file a wav is written to before it is renamed to ``path``."""
-    return path.with_name(f".{path.name}.tmp")
-
-
-def write_wav_atomic(path: Path, samples: np.ndarray, fs: int) -> None:
-    """Writes a mono PCM16 wav via a temporary file and a rename."""
-    tmp = tmp_path(path)
-    soundfile.write(str(tmp), to_pcm16(samples), fs, subtype="PCM_16", format="WAV")
-    os.replace(tmp, path)
 
 
 def segment_range(
@@ -454,7 +437,7 @@ def format_data_dir(
         segments = read_segments(segments_file, {e.key: e.value for e in entries})
     data_dir = (dst / "data").resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
-    stale = list(data_dir.glob(".*.wav.tmp"))
+    stale = stale_temporaries(data_dir, "*.wav")
     for p in stale:
         p.unlink()
     if stale:

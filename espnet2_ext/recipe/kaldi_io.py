@@ -18,10 +18,11 @@ Example::
     {'a': 'spk1', 'b': 'spk1'}
 """
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Mapping, Union
+
+from espnet2_ext.utils.atomic import write_text_atomic
 
 PathLike = Union[str, Path]
 
@@ -119,20 +120,13 @@ def write_kaldi_map(path: PathLike, mapping: Mapping[str, str]) -> None:
     readers see either the old or the new complete file.
 
     Args:
-        path: the output file; its directory must exist.
+        path: the output file (missing parent directories are created).
         mapping: ``{id: value}``; an empty value writes the id alone.
 
     Raises:
         ValueError: for an id that is empty or contains whitespace, or a value with
             a line break.
     """
-    path = Path(path)
-    text = "".join(line + "\n" for line in format_kaldi_lines(mapping))
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    write_text_atomic(
+        path, "".join(line + "\n" for line in format_kaldi_lines(mapping))
+    )

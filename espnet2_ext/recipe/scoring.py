@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from espnet2_ext.recipe.kaldi_io import read_kaldi_entries
+from espnet2_ext.utils.atomic import write_text_atomic
 
 CASES = ("cased", "lc")
 # Scores are stored rounded to this many decimals (sacreBLEU prints 2); this also
@@ -319,12 +320,6 @@ def score_files(
     )
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def write_result(result: ScoreResult, outdir: Path) -> None:
     """Writes ``outdir/result.txt`` and ``outdir/result.json``.
 
@@ -332,8 +327,8 @@ def write_result(result: ScoreResult, outdir: Path) -> None:
     scores of :mod:`espnet2_ext.recipe.asr_scoring` are written with this too).
     """
     outdir.mkdir(parents=True, exist_ok=True)
-    _write_atomic(outdir / "result.txt", result.to_text())
-    _write_atomic(
+    write_text_atomic(outdir / "result.txt", result.to_text())
+    write_text_atomic(
         outdir / "result.json",
         json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n",
     )
