@@ -25,26 +25,14 @@ help_message="Usage: $0 [--tgt_lang de|fr|es] [--models \"...\"] [--stage N] [--
 . utils/parse_options.sh
 . ./path.sh
 
-conf_root=${ESPNET2_EXT_ROOT}/conf
-fusion_fragment() {
-    case $1 in
-        fbank_only) echo ${conf_root}/fusion/fbank_only.yaml ;;
-        ssl_only) echo ${conf_root}/fusion/ssl_only.yaml ;;
-        gsgn) echo ${conf_root}/fusion/gsgn.yaml ;;
-        gsgn_drop) echo conf/fusion_gsgn_drop_mini.yaml ;;
-        concat) echo ${conf_root}/fusion/concat.yaml ;;
-        *) echo "run.sh: unknown model '$1'" >&2; return 1 ;;
-    esac
-}
+. local/model_config.sh
 
 tokens=${token_type}
 [ "${token_type}" = bpe ] && tokens=bpe${nbpe}
 exps=()
 for model in ${models}; do
     config=exp/configs/${model}.yaml
-    python3 -m espnet2_ext.utils.compose_config conf/model_mini.yaml \
-        conf/frontend_mini.yaml "$(fusion_fragment "${model}")" \
-        ${max_epoch:+--set max_epoch=${max_epoch}} -o "${config}"
+    mini_config "${model}" "${config}" "${max_epoch}"
     ./st.sh --stage "${stage}" --stop_stage "${stop_stage}" --ngpu "${ngpu}" \
         --nj "${nj}" --inference_nj "${inference_nj}" \
         --local_data_opts "--nj ${nj} ${local_data_opts}" \

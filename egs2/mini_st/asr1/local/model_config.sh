@@ -1,0 +1,1 @@
+../../st1/local/model_config.sh
