@@ -609,10 +609,7 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
         The report (what the JSON file holds).
     """
     args = get_args(argv)
-    timing.setup_logging()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    device = timing.resolve_device(args.device)
+    device = timing.prepare(args.device, args.threads)
     tag = args.tag or f"frontend_{device.type}"
     results = []
     for point in sweep_points(args):

@@ -364,10 +364,7 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
         The report (what the JSON file holds).
     """
     args = get_args(argv)
-    timing.setup_logging()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    device = timing.resolve_device(args.device)
+    device = timing.prepare(args.device, args.threads)
     tag = args.tag or f"gsgn_step_{args.preset}_{device.type}"
     ckpt = checkpoint_path(args.cache_dir, args.upstream, args.seed)
     with tempfile.TemporaryDirectory() as tmp:

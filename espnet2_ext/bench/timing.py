@@ -63,6 +63,14 @@ def setup_logging() -> None:
     logging.getLogger("espnet2_ext.bench").setLevel(logging.INFO)
 
 
+def prepare(device: str = "auto", threads: Optional[int] = None) -> torch.device:
+    """Logging, torch's thread count (if given) and the device of a benchmark run."""
+    setup_logging()
+    if threads:
+        torch.set_num_threads(threads)
+    return resolve_device(device)
+
+
 def resolve_device(name: str = "auto") -> torch.device:
     """``auto`` -> ``cuda`` when available, else ``cpu``; other names pass through.
 

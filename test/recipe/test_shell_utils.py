@@ -123,16 +123,6 @@ ASR_OPTIONS = (
 ).split()
 
 
-def test_asr_sh_help_lists_every_option(tmp_path):
-    (tmp_path / "utils").symlink_to(COMMON / "utils")
-    p = run_bash(tmp_path, str(TEMPLATE / "asr1" / "asr.sh"), "--help")
-    assert p.returncode == 0, p.stderr
-    listed = re.findall(r"^    --(\w+)", p.stdout, flags=re.M)
-    assert set(ASR_OPTIONS) <= set(listed), set(ASR_OPTIONS) - set(listed)
-    assert "    --inference_model          valid.acc.ave.pth" in p.stdout
-    assert "--PATH" not in p.stdout
-
-
 ST_OPTIONS = (
     "stage stop_stage ngpu num_nodes nj inference_nj gpu_inference st_config st_args"
     " inference_config inference_args inference_model src_lang tgt_lang"
@@ -142,13 +132,24 @@ ST_OPTIONS = (
 ).split()
 
 
-def test_st_sh_help_lists_every_option(tmp_path):
+@pytest.mark.parametrize(
+    "script, options, default_line",
+    [
+        (
+            "asr1/asr.sh",
+            ASR_OPTIONS,
+            "    --inference_model          valid.acc.ave.pth",
+        ),
+        ("st1/st.sh", ST_OPTIONS, "    --score_tokenize           13a"),
+    ],
+)
+def test_driver_help_lists_every_option(tmp_path, script, options, default_line):
     (tmp_path / "utils").symlink_to(COMMON / "utils")
-    p = run_bash(tmp_path, str(TEMPLATE / "st1" / "st.sh"), "--help")
+    p = run_bash(tmp_path, str(TEMPLATE / script), "--help")
     assert p.returncode == 0, p.stderr
     listed = re.findall(r"^    --(\w+)", p.stdout, flags=re.M)
-    assert set(ST_OPTIONS) <= set(listed), set(ST_OPTIONS) - set(listed)
-    assert "    --score_tokenize           13a" in p.stdout
+    assert set(options) <= set(listed), set(options) - set(listed)
+    assert default_line in p.stdout
     assert "--PATH" not in p.stdout
 
 
