@@ -21,7 +21,7 @@ demo: sysdeps
 	cd egs2/mini_st/st1 && ./run.sh $(RUN_ARGS)
 
 smoke:
-	$(PY) -m espnet2_ext.bin.demo --outdir exp/demo
+	$(PY) -m espnet2_ext.bin.smoke --outdir exp/demo
 
 test: sysdeps
 	$(PY) -m pytest -q $(PYTEST_ARGS)

@@ -22,13 +22,13 @@ setup(
     long_description=(HERE / "README.md").read_text() if (HERE / "README.md").exists() else "",
     long_description_content_type="text/markdown",
     license="Apache-2.0",
-    python_requires=">=3.10,<3.12",
+    python_requires=">=3.11",
     packages=find_packages(include=["espnet2_ext", "espnet2_ext.*"]),
     install_requires=read_requirements("requirements.txt"),
     extras_require={"dev": read_requirements("requirements-dev.txt")},
     entry_points={
         "console_scripts": [
-            "espnet2-ext-launch=espnet2_ext.launch:main",
+            "espnet2-ext-python=espnet2_ext.bin.python_shim:main",
         ]
     },
 )

@@ -7,7 +7,7 @@ import torch
 @pytest.fixture(scope="session")
 def tiny_hubert(tmp_path_factory):
     """Path of a 2-layer, 32-wide random HuBERT loadable as ``hubert_local``."""
-    from espnet2_ext.utils.dummy_upstream import write_dummy_hubert
+    from espnet2_ext.upstream.random_weights import write_dummy_hubert
 
     return write_dummy_hubert(tmp_path_factory.mktemp("upstream") / "hubert.pt")
 
@@ -15,14 +15,14 @@ def tiny_hubert(tmp_path_factory):
 @pytest.fixture(scope="session")
 def tiny_wav2vec2(tmp_path_factory):
     """Path of a 2-layer, 32-wide random wav2vec 2.0 loadable as ``wav2vec2_local``."""
-    from espnet2_ext.utils.dummy_upstream import write_dummy_wav2vec2
+    from espnet2_ext.upstream.random_weights import write_dummy_wav2vec2
 
     return write_dummy_wav2vec2(tmp_path_factory.mktemp("upstream") / "w2v2.pt")
 
 
 @pytest.fixture(scope="session")
 def toy_st(tmp_path_factory):
-    from espnet2_ext.utils.toy_st import make_toy_st
+    from espnet2_ext.corpora.toy_st import make_toy_st
 
     return make_toy_st(tmp_path_factory.mktemp("toy_st"), n_train=8, n_valid=4)
 

@@ -15,7 +15,7 @@ Usage::
 What one step is: forward of a batch of random waveforms, the loss ``mean_b (feats .
 w)`` with a fixed random vector ``w``, and its backward (gradients of the trainable
 parameters only). Every upstream is a random-weight HuBERT written by
-:mod:`espnet2_ext.utils.dummy_upstream` and loaded through s3prl as ``hubert_local``;
+:mod:`espnet2_ext.upstream.random_weights` and loaded through s3prl as ``hubert_local``;
 one loaded instance per checkpoint is shared by all variants (same weights), frozen
 (``requires_grad_(False)``, the equivalent of ESPnet's ``freeze_param:
 [frontend.upstream]``) and kept in eval mode for all of them. ESPnet's
@@ -106,7 +106,7 @@ PRESETS: Dict[str, Dict[str, Any]] = {
 # ------------------------------------------------------------------ upstreams
 def checkpoint_path(cache_dir: Path, size: str, seed: int) -> Path:
     """A random-weight HuBERT of preset ``size`` (written once, then reused)."""
-    from espnet2_ext.utils.dummy_upstream import write_dummy_hubert
+    from espnet2_ext.upstream.random_weights import write_dummy_hubert
 
     path = Path(cache_dir) / f"hubert_{size}_seed{seed}.pt"
     if not path.exists():

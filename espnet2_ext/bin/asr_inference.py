@@ -6,7 +6,7 @@ has to be known to the decoding process. Same options as the stock script.
 
 from espnet2.bin.asr_inference import main as stock_main
 
-from espnet2_ext import registry
+from espnet2_ext.tasks import registry
 from espnet2_ext.utils.deps import run_cli
 
 registry.register()

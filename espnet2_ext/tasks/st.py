@@ -4,8 +4,8 @@ import argparse
 
 from espnet2.tasks.st import STTask
 
-from espnet2_ext import registry
-from espnet2_ext.tasks.epoch import EpochAwareTrainer
+from espnet2_ext.tasks import registry
+from espnet2_ext.train.trainer import EpochAwareTrainer
 from espnet2_ext.tasks.frontend_report import attach_frontend_report
 
 registry.register()

@@ -109,7 +109,7 @@ def test_reload_pretrained_parameters_restores_the_checkpoint(tiny_hubert):
 
 @pytest.mark.parametrize("mode", ["sum", "concat"])
 def test_two_upstreams_with_different_depth_and_width(tiny_hubert, tmp_path, mode):
-    from espnet2_ext.utils.dummy_upstream import write_dummy_wav2vec2
+    from espnet2_ext.upstream.random_weights import write_dummy_wav2vec2
 
     w2v = write_dummy_wav2vec2(tmp_path / "w2v.pt", num_layers=4, dim=48)
     frontend = MultiViewFrontend(

@@ -207,7 +207,7 @@ def test_units_view_errors(tmp_path):
 
 # ---------------------------------------------------------------- CLI tool
 def _write_tiny_hubert(path):
-    # Fallback, only used when espnet2_ext.utils.dummy_upstream is not importable.
+    # Fallback, only used when espnet2_ext.upstream.random_weights is not importable.
     from s3prl.upstream.hubert.hubert_model import (
         HubertConfig,
         HubertModel,
@@ -246,7 +246,7 @@ def _write_tiny_hubert(path):
 def hubert_ckpt(tmp_path_factory):
     path = tmp_path_factory.mktemp("upstream") / "hubert.pt"
     try:
-        from espnet2_ext.utils.dummy_upstream import write_dummy_hubert
+        from espnet2_ext.upstream.random_weights import write_dummy_hubert
     except ImportError:  # fallback: the package helper is not there yet
         return _write_tiny_hubert(path)
     return write_dummy_hubert(path, num_layers=2, dim=32)

@@ -8,7 +8,7 @@ from espnet2.tasks import st as espnet_st
 
 from espnet2_ext.tasks.frontend_report import FrontendReport, report_loss, report_stats
 from espnet2_ext.tasks.st import MultiViewSTTask
-from espnet2_ext.utils.toy_st import tiny_st_config
+from espnet2_ext.corpora.toy_st import tiny_st_config
 
 
 class AuxLossFrontend(AbsFrontend):

@@ -36,7 +36,7 @@ def trained_config(tmp_path_factory, tiny_hubert, toy_st):
     import yaml
 
     from espnet2_ext.bin.st_train import main
-    from espnet2_ext.utils.toy_st import st_train_args, tiny_st_config
+    from espnet2_ext.corpora.toy_st import st_train_args, tiny_st_config
 
     tmp = tmp_path_factory.mktemp("dry_run")
     conf = tiny_st_config(
@@ -74,7 +74,7 @@ def test_spawned_process_builds_the_model_after_importing_our_entry_module(
 def test_register_is_idempotent_and_refuses_a_clash(monkeypatch):
     from espnet2.tasks import asr, st
 
-    from espnet2_ext import registry
+    from espnet2_ext.tasks import registry
     from espnet2_ext.frontend.multiview import MultiViewFrontend
 
     registry.register()
@@ -108,9 +108,9 @@ def test_print_config_lists_the_frontend_defaults(monkeypatch):
 
 
 def test_stock_script_launcher_maps_training_onto_ours_in_a_real_process():
-    """What ``st.sh --python "python3 -m espnet2_ext.launch"`` runs for stage 11."""
+    """What ``st.sh --python "python3 -m espnet2_ext.bin.python_shim"`` runs for stage 11."""
     out = subprocess.run(
-        [sys.executable, "-m", "espnet2_ext.launch", "-m", "espnet2.bin.st_train",
+        [sys.executable, "-m", "espnet2_ext.bin.python_shim", "-m", "espnet2.bin.st_train",
          "--frontend", "multiview", "--print_config"],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
@@ -120,7 +120,7 @@ def test_stock_script_launcher_maps_training_onto_ours_in_a_real_process():
 
 
 def test_launcher_maps_only_the_entry_points_we_replace():
-    from espnet2_ext.launch import resolve_module
+    from espnet2_ext.bin.python_shim import resolve_module
 
     assert resolve_module("espnet2.bin.st_train") == "espnet2_ext.bin.st_train"
     assert resolve_module("espnet2.bin.asr_train") == "espnet2_ext.bin.asr_train"

@@ -25,4 +25,4 @@ for split in train dev test; do
     cp "${corpus_dir}/${split}"/text.* "data/${split}/"
 done
 # A real multi-layer s3prl upstream without downloads (random weights; see README).
-python3 -m espnet2_ext.utils.dummy_upstream --preset mini --seed "${seed}" "${upstream}"
+python3 -m espnet2_ext.upstream.random_weights --preset mini --seed "${seed}" "${upstream}"

@@ -8,6 +8,6 @@ mini_config() {
         gsgn_drop) fusion=conf/fusion_gsgn_drop_mini.yaml ;;
         *) echo "run.sh: unknown model '$1'" >&2; return 1 ;;
     esac
-    python3 -m espnet2_ext.utils.compose_config conf/model_mini.yaml \
+    python3 -m espnet2_ext.recipe.compose_config conf/model_mini.yaml \
         conf/frontend_mini.yaml "${fusion}" ${3:+--set max_epoch=$3} -o "$2"
 }

@@ -3,7 +3,8 @@
 ESPnet's ``st.sh`` / ``asr.sh`` run every Python step as ``${python} -m espnet2.bin.X``
 or ``${python} path/to/script.py``. Pointing ``--python`` here::
 
-    ./st.sh --python "python3 -m espnet2_ext.launch" --st_config conf/multiview.yaml
+    ./st.sh --python "python3 -m espnet2_ext.bin.python_shim" \
+        --st_config conf/multiview.yaml
 
 runs each step in a process where our frontends are registered, and maps the training
 entry points (``espnet2.bin.st_train``, ``espnet2.bin.asr_train``) onto ours, which add
@@ -23,7 +24,10 @@ REPLACEMENTS = {
     "espnet2.bin.asr_inference": "espnet2_ext.bin.asr_inference",
 }
 
-USAGE = "usage: python -m espnet2_ext.launch (-m MODULE | SCRIPT | -c CODE) [ARGS ...]"
+USAGE = (
+    "usage: python -m espnet2_ext.bin.python_shim (-m MODULE | SCRIPT | -c CODE) "
+    "[ARGS ...]"
+)
 
 
 def resolve_module(module: str) -> str:
@@ -38,7 +42,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         print("replaces: " + ", ".join(f"{k} -> {v}" for k, v in REPLACEMENTS.items()))
         sys.exit(0 if argv else 2)
 
-    from espnet2_ext import registry
+    from espnet2_ext.tasks import registry
 
     registry.register()
     if argv[0] == "-m":

@@ -1,7 +1,7 @@
 """Smoke job: train, decode and score FBank-only, SSL-only and GSGN+Drop on a toy set.
 
-Builds the synthetic toy ST set (:mod:`espnet2_ext.utils.toy_st`) and a random-weight
-HuBERT (:mod:`espnet2_ext.utils.dummy_upstream`), then for each model runs ESPnet's own
+Builds the synthetic toy ST set (:mod:`espnet2_ext.corpora.toy_st`) and a random-weight
+HuBERT (:mod:`espnet2_ext.upstream.random_weights`), then for each model runs ESPnet's own
 trainer (``espnet2_ext.bin.st_train``), ESPnet's ``st_inference`` and sacreBLEU, and
 prints one table. Each finished step leaves its outputs and is skipped on a re-run.
 It proves the whole path works on a CPU in minutes; the scores mean nothing (random
@@ -9,7 +9,7 @@ upstream, 24 utterances). The embedded ``mini_st`` recipe replaces it as the mai
 
 Usage::
 
-    python -m espnet2_ext.bin.demo --outdir exp/demo [--epochs 3]
+    python -m espnet2_ext.bin.smoke --outdir exp/demo [--epochs 3]
 """
 
 import argparse
@@ -20,7 +20,7 @@ from typing import Dict, List, Optional
 
 import yaml
 
-from espnet2_ext.utils.compose_config import deep_merge
+from espnet2_ext.recipe.compose_config import deep_merge
 
 #: name -> frontend_conf overrides of the models compared.
 MODELS: Dict[str, dict] = {
@@ -44,7 +44,7 @@ def get_args(argv=None) -> argparse.Namespace:
 
 
 def _config(upstream: Path, overrides: dict) -> dict:
-    from espnet2_ext.utils.toy_st import tiny_st_config
+    from espnet2_ext.corpora.toy_st import tiny_st_config
 
     frontend_conf = deep_merge(
         {
@@ -60,7 +60,7 @@ def _config(upstream: Path, overrides: dict) -> dict:
 def train(name: str, data: dict, upstream: Path, outdir: Path, epochs: int) -> float:
     """Trains one model unless its last checkpoint exists; returns seconds spent."""
     from espnet2_ext.bin.st_train import main as st_train
-    from espnet2_ext.utils.toy_st import st_train_args
+    from espnet2_ext.corpora.toy_st import st_train_args
 
     exp = outdir / name
     if (exp / f"{epochs}epoch.pth").exists():
@@ -129,8 +129,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s (%(module)s:%(lineno)d) %(message)s"
     )
-    from espnet2_ext.utils.dummy_upstream import write_dummy_hubert
-    from espnet2_ext.utils.toy_st import make_toy_st
+    from espnet2_ext.upstream.random_weights import write_dummy_hubert
+    from espnet2_ext.corpora.toy_st import make_toy_st
 
     data = make_toy_st(args.outdir / "data", args.n_train, args.n_valid)
     upstream = args.outdir / "upstream" / "hubert_tiny.pt"

@@ -3,7 +3,7 @@
 import pytest
 import yaml
 
-from espnet2_ext.utils.compose_config import compose, deep_merge, main
+from espnet2_ext.recipe.compose_config import compose, deep_merge, main
 
 
 def test_deep_merge_merges_dicts_and_replaces_lists_and_scalars():

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from espnet2_ext.frontend.upstreams import load_upstream, upstream_info
-from espnet2_ext.utils.dummy_upstream import (
+from espnet2_ext.upstream.random_weights import (
     PRESETS,
     write_dummy_hubert,
     write_dummy_wav2vec2,

@@ -1,6 +1,6 @@
 """A tiny synthetic speech-translation set in ESPnet's layout, and its train command.
 
-Used by tests, benchmarks and ``espnet2_ext.bin.demo`` to run ESPnet's real trainer in
+Used by tests, benchmarks and ``espnet2_ext.bin.smoke`` to run ESPnet's real trainer in
 seconds on a CPU. Each English word is a short, word-specific chord of sine tones; a
 sentence of 1-3 words is their concatenation with small pauses, and the target is its
 word-by-word German rendering. It is learnable in principle, but tiny: a smoke test of

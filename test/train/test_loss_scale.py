@@ -18,7 +18,7 @@ from espnet2.train.reporter import Reporter
 from espnet2.train.trainer import Trainer, TrainerOptions
 
 from espnet2_ext.frontend.fusion import GatedFusion
-from espnet2_ext.tasks.epoch import (
+from espnet2_ext.train.trainer import (
     EpochAwareTrainer,
     follow_loss_scale,
     grad_scale_modules,

@@ -9,11 +9,11 @@ HuBERT, ``dictionaries_symbols``).
 
 Usage::
 
-    from espnet2_ext.utils.dummy_upstream import write_dummy_hubert
+    from espnet2_ext.upstream.random_weights import write_dummy_hubert
     ckpt = write_dummy_hubert("exp/upstream/hubert_tiny.pt", num_layers=2, dim=32)
     # frontend_conf: {upstreams: [{name: hubert_local, path_or_url: <ckpt>}]}
 
-    python -m espnet2_ext.utils.dummy_upstream --kind hubert --preset base out.pt
+    python -m espnet2_ext.upstream.random_weights --kind hubert --preset base out.pt
 
 The convolutional feature extractor keeps HuBERT's total stride of 320 samples (50 Hz)
 whatever the width, so frame counts match the real models.

@@ -7,7 +7,7 @@ near-duplicate configs that differ in one line. Fragments are deep-merged in ord
 later fragment wins, dicts merge key by key, lists are replaced), then ``key.sub=value``
 overrides (values parsed as YAML) are applied::
 
-    python -m espnet2_ext.utils.compose_config \\
+    python -m espnet2_ext.recipe.compose_config \\
         conf/model/mustc_paper.yaml conf/frontend/hubert_base.yaml \\
         conf/fusion/gsgn_drop.yaml \\
         --set frontend_conf.upstreams.0.path_or_url=exp/upstream/hubert.pt \\

@@ -42,7 +42,7 @@ import torch
 import torch.multiprocessing as mp
 import yaml
 
-from espnet2_ext.utils.toy_st import st_train_args, tiny_st_config
+from espnet2_ext.corpora.toy_st import st_train_args, tiny_st_config
 
 WORLD_SIZE = 2
 TIMEOUT_S = 240  # a hung rank fails the test instead of blocking it
@@ -76,7 +76,7 @@ def _missing_grads(named_params) -> list:
 def _direct_ddp(rank: int, port: int, toy_st, config: Path, outdir: Path) -> dict:
     """Four DDP steps on random batches; returns per-step branch codes and grads."""
     from espnet2_ext.frontend.branch_dropout import FUSED
-    from espnet2_ext.tasks.epoch import announce_epoch
+    from espnet2_ext.train.trainer import announce_epoch
     from espnet2_ext.tasks.st import MultiViewSTTask
 
     torch.distributed.init_process_group(

@@ -1,0 +1,1 @@
+"""Trainer-side glue: the epoch-aware trainer, AMP loss-scale following, stats."""

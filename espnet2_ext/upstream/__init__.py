@@ -1,0 +1,1 @@
+"""SSL upstream checkpoints made on this machine, in s3prl's converted format."""
