@@ -1,7 +1,7 @@
 """Trains an ESPnet ASR model with espnet2_ext's frontends.
 
 Same options as ``python -m espnet2.bin.asr_train``; adds the ``multiview`` frontend,
-frontend loss/statistics reporting and epoch-aware modules. Example::
+the frontend's diagnostics in the training stats and epoch-aware modules. Example::
 
     python -m espnet2_ext.bin.asr_train --frontend multiview --print_config
 """

@@ -129,8 +129,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s (%(module)s:%(lineno)d) %(message)s"
     )
-    from espnet2_ext.upstream.random_weights import write_dummy_hubert
     from espnet2_ext.corpora.toy_st import make_toy_st
+    from espnet2_ext.upstream.random_weights import write_dummy_hubert
 
     data = make_toy_st(args.outdir / "data", args.n_train, args.n_valid)
     upstream = args.outdir / "upstream" / "hubert_tiny.pt"

@@ -1,21 +1,12 @@
-"""The ASR task with our frontends, frontend reports and the epoch-aware trainer."""
-
-import argparse
+"""The ASR task with our frontends, frontend diagnostics and the epoch-aware trainer."""
 
 from espnet2.tasks.asr import ASRTask
 
 from espnet2_ext.tasks import registry
-from espnet2_ext.train.trainer import EpochAwareTrainer
-from espnet2_ext.tasks.frontend_report import attach_frontend_report
+from espnet2_ext.tasks.multiview import MultiViewTaskMixin
 
 registry.register()
 
 
-class MultiViewASRTask(ASRTask):
-    """ESPnet's :class:`ASRTask`; the model reports frontend losses and statistics."""
-
-    trainer = EpochAwareTrainer
-
-    @classmethod
-    def build_model(cls, args: argparse.Namespace):
-        return attach_frontend_report(super().build_model(args))
+class MultiViewASRTask(MultiViewTaskMixin, ASRTask):
+    """ESPnet's :class:`ASRTask` with :class:`MultiViewTaskMixin`."""

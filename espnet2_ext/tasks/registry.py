@@ -10,8 +10,10 @@ Every entry module of :mod:`espnet2_ext.bin` and :mod:`espnet2_ext.tasks` calls
 
 from typing import Dict, Type
 
+from espnet2_ext.utils import espnet_compat
+
 #: ESPnet task modules whose ``frontend_choices`` receive our frontends.
-TASK_MODULES = ("espnet2.tasks.st", "espnet2.tasks.asr")
+TASK_MODULES = tuple(espnet_compat.TASK_MODULES.values())
 
 
 def frontend_classes() -> Dict[str, Type]:
@@ -23,11 +25,9 @@ def frontend_classes() -> Dict[str, Type]:
 
 def register() -> None:
     """Adds our frontends to every task in :data:`TASK_MODULES` (idempotent)."""
-    import importlib
-
     classes = frontend_classes()
-    for name in TASK_MODULES:
-        choices = importlib.import_module(name).frontend_choices
+    for task, name in espnet_compat.TASK_MODULES.items():
+        choices = espnet_compat.frontend_choices(task)
         for key, cls in classes.items():
             registered = choices.classes.get(key)
             if registered is not None and registered is not cls:

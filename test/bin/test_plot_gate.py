@@ -166,8 +166,8 @@ def test_cli(exp, tmp_path, capsys):
 
 def test_real_tiny_run(toy_st, tiny_hubert, tmp_path, caplog):
     """A 2-epoch run of ESPnet's trainer; its log records parse and plot."""
-    from espnet2_ext.tasks.st import MultiViewSTTask
     from espnet2_ext.corpora.toy_st import st_train_args, tiny_st_config
+    from espnet2_ext.tasks.st import MultiViewSTTask
 
     conf = tiny_st_config(
         "multiview",

@@ -74,8 +74,8 @@ def test_spawned_process_builds_the_model_after_importing_our_entry_module(
 def test_register_is_idempotent_and_refuses_a_clash(monkeypatch):
     from espnet2.tasks import asr, st
 
-    from espnet2_ext.tasks import registry
     from espnet2_ext.frontend.multiview import MultiViewFrontend
+    from espnet2_ext.tasks import registry
 
     registry.register()
     registry.register()

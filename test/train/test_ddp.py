@@ -76,8 +76,8 @@ def _missing_grads(named_params) -> list:
 def _direct_ddp(rank: int, port: int, toy_st, config: Path, outdir: Path) -> dict:
     """Four DDP steps on random batches; returns per-step branch codes and grads."""
     from espnet2_ext.frontend.branch_dropout import FUSED
-    from espnet2_ext.train.trainer import announce_epoch
     from espnet2_ext.tasks.st import MultiViewSTTask
+    from espnet2_ext.train.trainer import announce_epoch
 
     torch.distributed.init_process_group(
         "gloo",

@@ -1,1 +1,1 @@
-../../st1/local/model_config.sh
+../../../../local/mini_st/model_config.sh
