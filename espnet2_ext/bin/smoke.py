@@ -1,7 +1,8 @@
 """Smoke job: train, decode and score FBank-only, SSL-only and GSGN+Drop on a toy set.
 
-Builds the synthetic toy ST set (:mod:`espnet2_ext.corpora.toy_st`) and a random-weight
-HuBERT (:mod:`espnet2_ext.upstream.random_weights`), then for each model runs ESPnet's own
+Builds the synthetic toy ST set (:mod:`espnet2_ext.corpora.toy_st`) and a
+random-weight HuBERT (:mod:`espnet2_ext.upstream.random_weights`), then for each model
+runs ESPnet's own
 trainer (``espnet2_ext.bin.st_train``), ESPnet's ``st_inference`` and sacreBLEU, and
 prints one table. Each finished step leaves its outputs and is skipped on a re-run.
 It proves the whole path works on a CPU in minutes; the scores mean nothing (random

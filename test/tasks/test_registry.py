@@ -108,10 +108,10 @@ def test_print_config_lists_the_frontend_defaults(monkeypatch):
 
 
 def test_stock_script_launcher_maps_training_onto_ours_in_a_real_process():
-    """What ``st.sh --python "python3 -m espnet2_ext.bin.python_shim"`` runs for stage 11."""
+    """What ``st.sh --python "python3 -m espnet2_ext.bin.python_shim"`` runs (stage 11)."""
     out = subprocess.run(
-        [sys.executable, "-m", "espnet2_ext.bin.python_shim", "-m", "espnet2.bin.st_train",
-         "--frontend", "multiview", "--print_config"],
+        [sys.executable, "-m", "espnet2_ext.bin.python_shim",
+         "-m", "espnet2.bin.st_train", "--frontend", "multiview", "--print_config"],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert out.returncode == 0, out.stderr[-2000:]
