@@ -2,11 +2,11 @@
 
 Builds the synthetic toy ST set (:mod:`espnet2_ext.corpora.toy_st`) and a
 random-weight HuBERT (:mod:`espnet2_ext.upstream.random_weights`), then for each model
-runs ESPnet's own
-trainer (``espnet2_ext.bin.st_train``), ESPnet's ``st_inference`` and sacreBLEU, and
-prints one table. Each finished step leaves its outputs and is skipped on a re-run.
-It proves the whole path works on a CPU in minutes; the scores mean nothing (random
-upstream, 24 utterances). The embedded ``mini_st`` recipe replaces it as the main job.
+runs ESPnet's own trainer (``espnet2_ext.bin.st_train``), ESPnet's ``st_inference`` and
+sacreBLEU, and prints one table. Each finished step leaves its outputs and is skipped
+on a re-run. It proves the whole path works on a CPU in minutes; the scores mean
+nothing (random upstream, 24 utterances). The embedded ``mini_st`` recipe is the
+main job.
 
 Usage::
 

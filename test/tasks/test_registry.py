@@ -108,7 +108,7 @@ def test_print_config_lists_the_frontend_defaults(monkeypatch):
 
 
 def test_stock_script_launcher_maps_training_onto_ours_in_a_real_process():
-    """What ``st.sh --python "python3 -m espnet2_ext.bin.python_shim"`` runs (stage 11)."""
+    """What ``st.sh --python "python3 -m espnet2_ext.bin.python_shim"`` runs."""
     out = subprocess.run(
         [sys.executable, "-m", "espnet2_ext.bin.python_shim",
          "-m", "espnet2.bin.st_train", "--frontend", "multiview", "--print_config"],
