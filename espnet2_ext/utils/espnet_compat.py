@@ -14,9 +14,7 @@ Nothing heavy is imported at module import; each accessor imports on first use.
 """
 
 import importlib
-import inspect
 from functools import lru_cache
-from importlib.metadata import version
 from types import ModuleType
 from typing import Callable, Dict, List, Tuple
 
@@ -71,6 +69,8 @@ TASK_MODULES: Dict[str, str] = {"st": "espnet2.tasks.st", "asr": "espnet2.tasks.
 
 def espnet_version() -> str:
     """The installed ESPnet release, e.g. ``"202611"``."""
+    from importlib.metadata import version
+
     return version("espnet")
 
 
@@ -152,4 +152,6 @@ def missing_apis() -> List[str]:
 
 
 def _parameters(func: Callable) -> List[str]:
+    import inspect
+
     return list(inspect.signature(func).parameters)
