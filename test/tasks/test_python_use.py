@@ -116,3 +116,87 @@ def test_import_espnet2_ext_imports_neither_torch_nor_espnet():
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+@pytest.fixture(scope="module")
+def packed(tmp_path_factory, decoded):
+    """The experiment packed from the directory its config's paths are relative to."""
+    import yaml
+
+    from espnet2_ext.recipe.pack import pack_experiment
+
+    exp = decoded["exp"]
+    base = exp.parents[1]  # holds the toy data, the upstream and the experiment
+    # The recipe writes paths relative to the recipe dir; make this config so, too.
+    config = (exp / "config.yaml").read_text()
+    (exp / "config.yaml").write_text(config.replace(f"{base}/", ""))
+    assert str(base) not in (exp / "config.yaml").read_text()
+    cwd = os.getcwd()
+    os.chdir(base)
+    try:
+        archive = pack_experiment(exp.relative_to(base), "st", "1epoch.pth")
+    finally:
+        os.chdir(cwd)
+    loaded = yaml.safe_load((exp / "config.yaml").read_text())
+    return {"archive": base / archive, "config": loaded, "card": exp / "README.md"}
+
+
+def test_pack_carries_every_file_the_config_names(packed):
+    import zipfile
+
+    names = set(zipfile.ZipFile(packed["archive"]).namelist())
+    config = packed["config"]
+    upstream = config["frontend_conf"]["upstreams"][0]["path_or_url"]
+    assert upstream == "upstream0/hubert.pt" and upstream in names
+    assert isinstance(config["token_list"], list)  # ESPnet keeps tokens inline
+    assert any(n.endswith("1epoch.pth") for n in names)
+    assert any(n.endswith("README.md") for n in names)
+    card = packed["card"].read_text()
+    assert card.startswith("# exp\n") and "- frontend: `multiview`" in card
+    assert "  - fusion: `gsgn`" in card
+
+
+UNPACK_AND_DECODE = """
+import json, sys
+import soundfile
+import yaml
+import espnet2_ext
+from espnet2.bin.st_inference import Speech2Text
+from espnet2.main_funcs.pack_funcs import unpack
+
+archive, outdir, wav_scp, decode = sys.argv[1:5]
+files = unpack(archive, outdir)
+config = yaml.safe_load(open(files["st_train_config"]))
+upstream = config["frontend_conf"]["upstreams"][0]["path_or_url"]
+speech2text = Speech2Text(**files, **json.loads(decode))
+hyps = {}
+for line in open(wav_scp):
+    key, path = line.split(maxsplit=1)
+    hyps[key] = speech2text(soundfile.read(path.strip())[0])[0][0]
+print(json.dumps({"hyps": hyps, "upstream": upstream, "files": files}))
+"""
+
+
+def test_unpacked_model_decodes_the_same_with_no_path_into_the_old_exp(
+    packed, decoded, tmp_path
+):
+    import shutil
+
+    # Only the archive goes to a new place; the experiment's tree is gone.
+    archive = tmp_path / "model.zip"
+    shutil.copy(packed["archive"], archive)
+    shutil.rmtree(decoded["exp"])
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
+    proc = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(UNPACK_AND_DECODE), str(archive),
+         str(tmp_path / "unpacked"), str(decoded["wav_scp"]), json.dumps(DECODE)],
+        capture_output=True, text=True, env=env, timeout=600, cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["hyps"] == decoded["hyps"]
+    unpacked = str(tmp_path / "unpacked")
+    assert out["upstream"].startswith(unpacked)
+    assert all(path.startswith(unpacked) for path in out["files"].values())
+    assert str(decoded["exp"]) not in json.dumps(out)
