@@ -25,7 +25,7 @@ several), so ESPnet's ``freeze_param: [frontend.upstream]`` addresses it. With
 ``freeze_upstream: true`` (default) it stays in eval mode and runs without autograd.
 """
 
-from typing import List, Optional, Tuple, Union
+from typing import Dict, List, Optional, Tuple, Union
 
 import humanfriendly
 import torch
@@ -46,7 +46,6 @@ from espnet2_ext.frontend.interfaces import build_interface
 from espnet2_ext.frontend.layer_fusion import MultiUpstreamLayerFusion
 from espnet2_ext.frontend.noise import NoiseView
 from espnet2_ext.frontend.units import UnitsView
-from espnet2_ext.tasks.frontend_report import report_stats
 
 #: ESPnet DefaultFrontend settings of the FBank view (80-dim log-mel, 25 ms / 10 ms).
 FBANK_DEFAULTS = dict(n_fft=400, win_length=400, hop_length=160, n_mels=80)
@@ -190,6 +189,22 @@ class MultiViewFrontend(AbsFrontend):
     def output_size(self) -> int:
         return self.fusion.output_size()
 
+    def diagnostics(self) -> Dict[str, torch.Tensor]:
+        """The fusion's current diagnostics, for the training stats.
+
+        The frontend reports nothing by itself (it knows nothing of ESPnet's trainer or
+        task); the task side calls this after each training forward and merges the
+        values into the model's stats. With ``fusion: gsgn`` these are ``loss_gate``,
+        ``gate_cos``, ``gate_conflict``, ``gate_mean`` and ``gate_above1`` as
+        detached 0-dim tensors, written by GSGN's backward pass: read after a forward
+        they describe the *previous* step (one step late), and they are NaN before the
+        first backward. Fusions without diagnostics return ``{}``.
+
+        Returns:
+            A new dict ``name -> detached 0-dim tensor`` (empty for the simple fusions).
+        """
+        return self.fusion.diagnostics()
+
     def train(self, mode: bool = True) -> "MultiViewFrontend":
         super().train(mode)
         if self.uses_ssl and self.freeze_upstream:
@@ -279,6 +294,4 @@ class MultiViewFrontend(AbsFrontend):
                 x_s, lens = repeat_frames(x_s, lens, self.factor)
             x_f = x_s  # the fusion reads only x_s
         y = self.fusion(x_f, x_s, lens)
-        if self.training:
-            report_stats(self.fusion.diagnostics())
         return mask_frames(y, lens), lens
