@@ -34,12 +34,8 @@ from typing import Callable, Dict, Iterator, Optional
 
 import torch
 
-from espnet2_ext.frontend.fusion import (
-    GatedFusion,
-    frame_mask,
-    gate_targets,
-    view_gradients,
-)
+from espnet2_ext.frontend.alignment import make_pad_mask
+from espnet2_ext.frontend.fusion import GatedFusion, gate_targets, view_gradients
 
 MODES = ("one_pass", "two_pass")
 LossFn = Callable[[], torch.Tensor]
@@ -122,7 +118,7 @@ def reference_gate_loss(
         fusion: The module (for its granularity and activation).
         weight: lambda.
     """
-    valid = frame_mask(tap.lengths, tap.y.size(1), tap.y.device).unsqueeze(-1)
+    valid = ~make_pad_mask(tap.lengths, tap.y, length_dim=1)[..., :1]  # (B, T, 1)
     delta = delta.masked_fill(~valid, 0.0)
     a, b = view_gradients(delta, tap.x_f.detach(), tap.x_s.detach())
     target, _ = gate_targets(a, b, fusion.cos_granularity)

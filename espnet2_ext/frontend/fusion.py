@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from torch.autograd.function import once_differentiable
 from typeguard import typechecked
 
+from espnet2_ext.frontend.alignment import make_pad_mask
 from espnet2_ext.frontend.branch_dropout import (
     FBANK,
     FUSED,
@@ -37,13 +38,6 @@ from espnet2_ext.frontend.branch_dropout import (
 GATE_ACTIVATIONS = ("2sigmoid", "sigmoid")
 COS_GRANULARITIES = ("dim", "utterance", "batch")
 DIAGNOSTIC_KEYS = ("loss_gate", "gate_cos", "gate_conflict", "gate_mean", "gate_above1")
-
-
-def frame_mask(lengths: torch.Tensor, num_frames: int, device=None) -> torch.Tensor:
-    """Valid-frame mask (B, T) bool: ``mask[b, t] = t < lengths[b]``."""
-    device = lengths.device if device is None else device
-    steps = torch.arange(num_frames, device=device)
-    return steps[None, :] < lengths.to(device)[:, None]
 
 
 class AbsFusion(torch.nn.Module):
@@ -100,8 +94,7 @@ class _LinearFusion(AbsFusion):
             Fused features (B, T, D_out), zero beyond each length.
         """
         y = self.fusion_layer(self.combine(x_f, x_s))
-        valid = frame_mask(lengths, y.size(1), y.device).unsqueeze(-1)
-        return y.masked_fill(~valid, 0.0)
+        return y.masked_fill(make_pad_mask(lengths, y, length_dim=1), 0.0)
 
 
 class FBankOnlyFusion(_LinearFusion):
@@ -463,8 +456,8 @@ class GatedFusion(AbsFusion):
         Returns:
             Fused features (B, T, D_out), zero beyond each length.
         """
-        batch, frames, _ = x_f.shape
-        valid = frame_mask(lengths, frames, x_f.device).unsqueeze(-1)  # (B, T, 1)
+        batch = x_f.size(0)
+        valid = ~make_pad_mask(lengths, x_f, length_dim=1)[..., :1]  # (B, T, 1)
         g_f, g_s = self.gates(x_f, x_s)
         if g_s is None:
             g_s = x_s.new_ones(batch, 1, 1)

@@ -35,8 +35,10 @@ from typeguard import typechecked
 
 from espnet2_ext.frontend import upstreams as ups
 from espnet2_ext.frontend.alignment import (
+    RATES,
     align_views,
     mask_frames,
+    mask_samples,
     repeat_frames,
     resample_frames,
     stack_frames,
@@ -50,7 +52,6 @@ from espnet2_ext.frontend.units import UnitsView
 #: ESPnet DefaultFrontend settings of the FBank view (80-dim log-mel, 25 ms / 10 ms).
 FBANK_DEFAULTS = dict(n_fft=400, win_length=400, hop_length=160, n_mels=80)
 SSL_VIEWS = ("features", "units", "noise")
-RATES = ("ssl", "fbank")
 
 
 class MultiViewFrontend(AbsFrontend):
@@ -275,7 +276,7 @@ class MultiViewFrontend(AbsFrontend):
             Features (B, T, D_out), zero beyond each length, and frames per
             utterance (B,): the per-utterance minimum over the aligned views.
         """
-        input = mask_frames(input, input_lengths)  # padding content must not matter
+        input = mask_samples(input, input_lengths)  # padding content must not matter
         if self.uses_fbank and self.uses_ssl:
             x_f, f_lens = self._fbank_view(input, input_lengths)
             x_s, s_lens = self._ssl_view(input, input_lengths)

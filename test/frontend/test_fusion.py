@@ -14,13 +14,17 @@ from espnet2_ext.frontend.fusion import (
     SSLOnlyFusion,
     SumFusion,
     build_fusion,
-    frame_mask,
 )
 
 D, D_OUT = 8, 6
 # fusion layer D*D_OUT + D_OUT = 54; concat 2D*D_OUT + D_OUT = 102;
 # GSGN: A_f with bias c (64 + 8) + A_s (64) + fusion layer 54 = 190
 PARAMS = {"fbank": 54, "ssl": 54, "sum": 54, "concat": 102, "gsgn": 190}
+
+
+def frame_mask(lengths, num_frames):
+    """Valid-frame mask (B, T), the reference: ``t < lengths[b]``."""
+    return torch.arange(num_frames)[None, :] < lengths[:, None]
 
 
 def n_params(module):
