@@ -1,7 +1,7 @@
 """The slow two-pass GSGN reference step, for any model that contains a GatedFusion.
 
 GSGN's gate loss needs ``delta = dL_task/dy`` at the fusion layer's output ``y``.
-:class:`~espnet2_ext.frontend.fusion.GatedFusion` gets it inside the ordinary backward
+:class:`~espnet2_ext.frontend.gsgn.GatedFusion` gets it inside the ordinary backward
 pass (one pass). The reference here does it the obvious, slow way:
 
 1. forward with the module's own gate loss switched off (``gate_loss_weight = 0``),
@@ -35,7 +35,7 @@ from typing import Callable, Dict, Iterator, Optional
 import torch
 
 from espnet2_ext.frontend.alignment import make_pad_mask
-from espnet2_ext.frontend.fusion import GatedFusion, gate_targets, view_gradients
+from espnet2_ext.frontend.gsgn import GatedFusion, gate_targets, view_gradients
 
 MODES = ("one_pass", "two_pass")
 LossFn = Callable[[], torch.Tensor]
