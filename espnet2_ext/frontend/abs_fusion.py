@@ -4,12 +4,13 @@ It lives apart from :mod:`.fusion` because the registry there lists the GSGN fus
 :mod:`.gsgn`, which itself derives from this class.
 """
 
+from abc import ABC, abstractmethod
 from typing import Dict
 
 import torch
 
 
-class AbsFusion(torch.nn.Module):
+class AbsFusion(torch.nn.Module, ABC):
     """Common interface: ``forward(x_f, x_s, lengths) -> (B, T, D_out)``."""
 
     def __init__(self, dim: int, output_dim: int) -> None:
@@ -28,3 +29,10 @@ class AbsFusion(torch.nn.Module):
     def diagnostics(self) -> Dict[str, torch.Tensor]:
         """Detached statistics for logging (none for the simple fusions)."""
         return {}
+
+    @abstractmethod
+    def forward(
+        self, x_f: torch.Tensor, x_s: torch.Tensor, lengths: torch.Tensor
+    ) -> torch.Tensor:
+        """Fuses ``x_f``, ``x_s`` (B, T, D) into (B, T, D_out), zero beyond lengths."""
+        raise NotImplementedError

@@ -5,7 +5,7 @@ Every fusion maps ``x_f`` and ``x_s`` of shape ``(B, T, D)`` plus ``lengths`` (B
 independent items and ``y`` is zero beyond each utterance's length, so padded input
 frames reach neither valid outputs nor gradients.
 
-Available (see :data:`FUSIONS` and :func:`build_fusion`):
+Available (see :data:`fusion_choices` and :func:`build_fusion`):
 
 - ``fbank``: ``y = W_o x_f`` (FBank-only baseline).
 - ``ssl``: ``y = W_o x_s`` (S-feature-only baseline).
@@ -20,9 +20,8 @@ Available (see :data:`FUSIONS` and :func:`build_fusion`):
 from here too.
 """
 
-from typing import Dict, Type
-
 import torch
+from espnet2.train.class_choices import ClassChoices
 from typeguard import typechecked
 
 from espnet2_ext.frontend.abs_fusion import AbsFusion
@@ -35,7 +34,7 @@ __all__ = [
     "SSLOnlyFusion",
     "SumFusion",
     "ConcatFusion",
-    "FUSIONS",
+    "fusion_choices",
     "build_fusion",
 ]
 
@@ -106,17 +105,24 @@ class ConcatFusion(_LinearFusion):
         return torch.cat([x_f, x_s], dim=-1)
 
 
-FUSIONS: Dict[str, Type[AbsFusion]] = {
-    "fbank": FBankOnlyFusion,
-    "ssl": SSLOnlyFusion,
-    "sum": SumFusion,
-    "concat": ConcatFusion,
-    "gsgn": GatedFusion,
-}
+#: The registry of two-view fusions (config ``fusion: <name>``), as ESPnet keeps one
+#: per component kind.
+fusion_choices = ClassChoices(
+    name="fusion",
+    classes=dict(
+        fbank=FBankOnlyFusion,
+        ssl=SSLOnlyFusion,
+        sum=SumFusion,
+        concat=ConcatFusion,
+        gsgn=GatedFusion,
+    ),
+    type_check=AbsFusion,
+    default="gsgn",
+)
 
 
 def build_fusion(name: str, dim: int, output_dim: int, **conf) -> AbsFusion:
-    """Builds the fusion called ``name`` (a key of :data:`FUSIONS`).
+    """Builds the fusion called ``name`` (a name of :data:`fusion_choices`).
 
     Args:
         name: Fusion name.
@@ -127,8 +133,12 @@ def build_fusion(name: str, dim: int, output_dim: int, **conf) -> AbsFusion:
     Raises:
         ValueError: For an unknown name (the message lists the valid ones).
     """
-    if name not in FUSIONS:
+    # NOTE: ClassChoices.get_class tests name.lower() but looks up name itself, so
+    # "GSGN" would end in a KeyError; names are exact here, as in the configs.
+    if name not in fusion_choices.classes:
         raise ValueError(
-            f"unknown fusion {name!r}; valid names: {', '.join(sorted(FUSIONS))}"
+            f"unknown fusion {name!r}; valid names: "
+            f"{', '.join(fusion_choices.classes)}"
         )
-    return FUSIONS[name](dim=dim, output_dim=output_dim, **conf)
+    cls = fusion_choices.get_class(name)
+    return cls(dim=dim, output_dim=output_dim, **conf)

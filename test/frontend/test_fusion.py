@@ -7,12 +7,13 @@ import pytest
 import torch
 
 from espnet2_ext.frontend.fusion import (
-    FUSIONS,
+    AbsFusion,
     ConcatFusion,
     FBankOnlyFusion,
     SSLOnlyFusion,
     SumFusion,
     build_fusion,
+    fusion_choices,
 )
 from espnet2_ext.frontend.gsgn import GatedFusion
 
@@ -40,8 +41,28 @@ def inputs(batch=3, frames=7, lengths=(7, 4, 1)):
 
 
 def test_registry():
-    assert set(FUSIONS) == {"fbank", "ssl", "sum", "concat", "gsgn"}
-    assert FUSIONS["fbank"] is FBankOnlyFusion and FUSIONS["gsgn"] is GatedFusion
+    classes = fusion_choices.classes
+    assert set(classes) == {"fbank", "ssl", "sum", "concat", "gsgn"}
+    assert classes["fbank"] is FBankOnlyFusion and classes["gsgn"] is GatedFusion
+    assert fusion_choices.name == "fusion" and fusion_choices.base_type is AbsFusion
+    assert all(issubclass(cls, AbsFusion) for cls in classes.values())
+
+
+def test_unknown_fusion_message_lists_the_choices():
+    for name in ("gated", "GSGN", "none"):
+        with pytest.raises(ValueError) as err:
+            build_fusion(name, D, D_OUT)
+        assert str(err.value) == (
+            f"unknown fusion {name!r}; valid names: fbank, ssl, sum, concat, gsgn"
+        )
+
+
+def test_abs_fusion_needs_a_forward():
+    class NoForward(AbsFusion):
+        pass
+
+    with pytest.raises(TypeError, match="abstract"):
+        NoForward(D, D_OUT)
 
 
 @pytest.mark.parametrize("name", sorted(PARAMS))
