@@ -21,10 +21,10 @@ from typeguard import typechecked
 from espnet2_ext.frontend.abs_fusion import AbsFusion
 from espnet2_ext.frontend.alignment import make_pad_mask
 from espnet2_ext.frontend.branch_dropout import (
+    DRAW_GRANULARITIES,
     FBANK,
     FUSED,
     SSL,
-    UNITS,
     BranchDropoutSchedule,
     sample_branches,
 )
@@ -276,7 +276,7 @@ class GatedFusion(AbsFusion):
         for name, value, valid in (
             ("gate_activation", gate_activation, GATE_ACTIVATIONS),
             ("cos_granularity", cos_granularity, COS_GRANULARITIES),
-            ("branch_dropout_unit", branch_dropout_unit, UNITS),
+            ("branch_dropout_unit", branch_dropout_unit, DRAW_GRANULARITIES),
         ):
             if value not in valid:
                 raise ValueError(f"{name} must be one of {list(valid)}; got {value!r}")

@@ -20,6 +20,10 @@ Every dimension is derived from the loaded upstream(s) and the options, so
       fusion: gsgn
       fusion_conf: {gate_loss_weight: 1.0, branch_dropout: [[1, 0.3, 0.0]]}
 
+Frame hops in samples: ``hop_length`` is the hop of the output frames (the SSL stride,
+320, with ``rate: ssl``; the FBank hop, 160, with ``rate: fbank``), as for ESPnet's
+own frontends; ``fbank_hop`` and ``stride`` are the hops of the FBank and SSL views.
+
 The SSL upstream lives at ``frontend.upstream`` (a ``ModuleList`` when there are
 several), so ESPnet's ``freeze_param: [frontend.upstream]`` addresses it. With
 ``freeze_upstream: true`` (default) it stays in eval mode and runs without autograd.
@@ -117,22 +121,25 @@ class MultiViewFrontend(AbsFrontend):
         self.uses_ssl = fusion != "fbank"
 
         fbank_conf = {**FBANK_DEFAULTS, **(fbank_conf or {})}
-        self.hop_length = fbank_conf["hop_length"]
+        self.fbank_hop = fbank_conf["hop_length"]  # samples per FBank frame
         self.fbank = DefaultFrontend(fs=fs, **fbank_conf) if self.uses_fbank else None
 
         self._upstream_specs: List[dict] = []
-        stride = 2 * self.hop_length  # SSL-rate frames when no upstream is loaded
+        stride = 2 * self.fbank_hop  # SSL-rate frames when no upstream is loaded
         if self.uses_ssl:
             stride = self._build_ssl_view(
                 upstreams, upstream_fusion, interface, interface_conf, units_conf, dim
             )
-        if stride % self.hop_length:
+        if stride % self.fbank_hop:
             raise ValueError(
                 f"the SSL stride ({stride} samples) must be a multiple of the "
-                f"FBank hop ({self.hop_length})"
+                f"FBank hop ({self.fbank_hop})"
             )
-        self.stride = stride
-        self.factor = stride // self.hop_length
+        self.stride = stride  # samples per SSL frame
+        self.factor = stride // self.fbank_hop
+        # NOTE: hop_length is the hop of the OUTPUT frames, the meaning ESPnet's
+        # S3prlFrontend and FusedFrontends give it (and users read), not the FBank hop.
+        self.hop_length = stride if rate == "ssl" else self.fbank_hop
         if self.uses_fbank:
             n_mels = fbank_conf["n_mels"]
             fbank_width = n_mels * self.factor if rate == "ssl" else n_mels
