@@ -205,9 +205,9 @@ def make_steps(
 @contextmanager
 def timed_gate_grad(device: torch.device) -> Iterator[List[float]]:
     """Records the duration of every ``_gate_loss_grad`` call (GSGN's backward work)."""
-    from espnet2_ext.frontend import fusion as fusion_mod
+    from espnet2_ext.frontend import gsgn as gsgn_mod
 
-    original = fusion_mod._gate_loss_grad
+    original = gsgn_mod._gate_loss_grad
     durations: List[float] = []
 
     def wrapped(*args, **kwargs):
@@ -218,11 +218,11 @@ def timed_gate_grad(device: torch.device) -> Iterator[List[float]]:
         durations.append(time.perf_counter() - start)
         return out
 
-    fusion_mod._gate_loss_grad = wrapped
+    gsgn_mod._gate_loss_grad = wrapped
     try:
         yield durations
     finally:
-        fusion_mod._gate_loss_grad = original
+        gsgn_mod._gate_loss_grad = original
 
 
 def markdown_report(report: Dict[str, Any]) -> str:

@@ -1,7 +1,7 @@
 """The slow two-pass GSGN reference step, for any model that contains a GatedFusion.
 
 GSGN's gate loss needs ``delta = dL_task/dy`` at the fusion layer's output ``y``.
-:class:`~espnet2_ext.frontend.fusion.GatedFusion` gets it inside the ordinary backward
+:class:`~espnet2_ext.frontend.gsgn.GatedFusion` gets it inside the ordinary backward
 pass (one pass). The reference here does it the obvious, slow way:
 
 1. forward with the module's own gate loss switched off (``gate_loss_weight = 0``),
@@ -34,12 +34,8 @@ from typing import Callable, Dict, Iterator, Optional
 
 import torch
 
-from espnet2_ext.frontend.fusion import (
-    GatedFusion,
-    frame_mask,
-    gate_targets,
-    view_gradients,
-)
+from espnet2_ext.frontend.alignment import make_pad_mask
+from espnet2_ext.frontend.gsgn import GatedFusion, gate_targets, view_gradients
 
 MODES = ("one_pass", "two_pass")
 LossFn = Callable[[], torch.Tensor]
@@ -122,7 +118,7 @@ def reference_gate_loss(
         fusion: The module (for its granularity and activation).
         weight: lambda.
     """
-    valid = frame_mask(tap.lengths, tap.y.size(1), tap.y.device).unsqueeze(-1)
+    valid = ~make_pad_mask(tap.lengths, tap.y, length_dim=1)[..., :1]  # (B, T, 1)
     delta = delta.masked_fill(~valid, 0.0)
     a, b = view_gradients(delta, tap.x_f.detach(), tap.x_s.detach())
     target, _ = gate_targets(a, b, fusion.cos_granularity)

@@ -21,6 +21,8 @@ from typing import Tuple, Union
 
 import torch
 
+from espnet2_ext.utils.espnet_compat import make_pad_mask
+
 IntOrTensor = Union[int, torch.Tensor]
 RATES = ("ssl", "fbank")
 
@@ -38,6 +40,10 @@ def _check_factor(factor: int) -> None:
 def mask_frames(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     """Zeroes the frames at or beyond each utterance's length.
 
+    The mask is ESPnet's ``make_pad_mask`` (True at *padded* frames). For (B, T) and
+    (B, T, D) inputs it indexes a (T+1) x (T+1) table: fine for frame sequences, too
+    big for waveforms (see :func:`mask_samples`).
+
     Args:
         x: Frames (B, T, ...).
         lengths: Valid frames per utterance (B,).
@@ -45,11 +51,23 @@ def mask_frames(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     Returns:
         x with ``x[b, t] = 0`` for ``t >= lengths[b]`` (same shape).
     """
-    valid = torch.arange(x.size(1), device=x.device)[None, :] < lengths[:, None].to(
-        x.device
-    )
-    valid = valid.reshape(valid.shape + (1,) * (x.dim() - 2))
-    return torch.where(valid, x, torch.zeros((), dtype=x.dtype, device=x.device))
+    return x.masked_fill(make_pad_mask(lengths, x, length_dim=1), 0.0)
+
+
+def mask_samples(wav: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """Zeroes the samples at or beyond each waveform's length.
+
+    Args:
+        wav: Waveforms (B, S).
+        lengths: Valid samples per utterance (B,).
+
+    Returns:
+        wav with ``wav[b, s] = 0`` for ``s >= lengths[b]`` (same shape).
+    """
+    # NOTE: not make_pad_mask: for a 2-D input it builds an (S+1) x (S+1) bool table,
+    # 256 MB for one second of 16 kHz audio. This mask costs B x S.
+    samples = torch.arange(wav.size(1), device=wav.device)
+    return wav.masked_fill(samples[None, :] >= lengths.to(wav.device)[:, None], 0.0)
 
 
 def fbank_num_frames(num_samples: IntOrTensor, hop_length: int = 160) -> IntOrTensor:

@@ -40,8 +40,9 @@ SSL = Branch.SSL
 #: The paper's schedule, ``[start_epoch, p_fbank, p_ssl]`` with 1-based epochs.
 PAPER_SCHEDULE = [[1, 0.3, 0.0], [11, 0.5, 0.3], [26, 0.3, 0.0]]
 
-#: How many utterances share one draw: each utterance its own, or the whole batch.
-UNITS = ("utterance", "batch")
+#: Valid ``branch_dropout_unit`` values, i.e. how many utterances share one branch
+#: draw: each utterance its own, or the whole batch.
+DRAW_GRANULARITIES = ("utterance", "batch")
 
 _EPS = 1e-9  # float slack for p_fbank + p_ssl <= 1 (0.7 + 0.3 is 1.0000000000000002)
 

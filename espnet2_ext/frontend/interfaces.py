@@ -6,7 +6,7 @@ upstream, or of several fused by
 ``(B, T, D_out)``. Frames are independent items: output frame ``t`` depends on input
 frame ``t`` only, so padding frames never leak into valid frames.
 
-Available (see :data:`INTERFACES` and :func:`build_interface`):
+Available (see :data:`interface_choices` and :func:`build_interface`):
 
 - ``weighted_sum``: s3prl ``Featurizer`` semantics (zero-initialised softmax weights,
   optional non-affine layer norm per layer, optional layer selection).
@@ -19,11 +19,27 @@ Available (see :data:`INTERFACES` and :func:`build_interface`):
 ``output_size()`` is correct right after construction; no interface caches tensors.
 """
 
-from typing import Dict, List, Optional, Type
+from abc import ABC, abstractmethod
+from typing import List, Optional
 
 import torch
 import torch.nn.functional as F
+from espnet2.train.class_choices import ClassChoices
 from typeguard import typechecked
+
+
+class AbsInterface(torch.nn.Module, ABC):
+    """Common interface: ``forward(hs (L, B, T, D)) -> (B, T, output_size())``."""
+
+    @abstractmethod
+    def output_size(self) -> int:
+        """Output width D', known right after construction."""
+        raise NotImplementedError
+
+    @abstractmethod
+    def forward(self, hs: torch.Tensor) -> torch.Tensor:
+        """Maps hidden states (L, B, T, D) to frames (B, T, D'), frame by frame."""
+        raise NotImplementedError
 
 
 def _check_stack(hs: torch.Tensor, num_layers: int, dim: int, who: str) -> None:
@@ -61,7 +77,7 @@ def hconv_depth(num_layers: int) -> int:
     return depth
 
 
-class WeightedSumInterface(torch.nn.Module):
+class WeightedSumInterface(AbsInterface):
     """Softmax-weighted sum of hidden states (s3prl ``Featurizer`` semantics).
 
     The weights over the selected layers are zero-initialised (so the sum starts as the
@@ -137,7 +153,7 @@ class WeightedSumInterface(torch.nn.Module):
         return torch.einsum("l,lbtd->btd", weights, hs)
 
 
-class HConvInterface(torch.nn.Module):
+class HConvInterface(AbsInterface):
     """Hierarchical convolution over the layer axis (Shih & Harwath 2024).
 
     Every (batch, frame) pair is an independent item: the stack is reshaped to
@@ -231,7 +247,7 @@ class HConvInterface(torch.nn.Module):
         return x.reshape(B, T, self.output_size())
 
 
-class ConcatProjInterface(torch.nn.Module):
+class ConcatProjInterface(AbsInterface):
     """Concatenation of all layers (layer-major) followed by a Linear ``L*D -> D'``."""
 
     @typechecked
@@ -268,7 +284,7 @@ class ConcatProjInterface(torch.nn.Module):
         return self.proj(hs.permute(1, 2, 0, 3).reshape(B, T, L * D))
 
 
-class SingleLayerInterface(torch.nn.Module):
+class SingleLayerInterface(AbsInterface):
     """One hidden state chosen by index (negative indices count from the end)."""
 
     @typechecked
@@ -321,21 +337,27 @@ class LastLayerInterface(SingleLayerInterface):
         super().__init__(num_layers, dim, layer=-1)
 
 
-#: Interface classes by config name.
-INTERFACES: Dict[str, Type[torch.nn.Module]] = {
-    "weighted_sum": WeightedSumInterface,
-    "hconv": HConvInterface,
-    "concat_proj": ConcatProjInterface,
-    "last": LastLayerInterface,
-    "single": SingleLayerInterface,
-}
+#: The registry of layer interfaces (config ``interface: <name>``), as ESPnet keeps one
+#: per component kind.
+interface_choices = ClassChoices(
+    name="interface",
+    classes=dict(
+        weighted_sum=WeightedSumInterface,
+        hconv=HConvInterface,
+        concat_proj=ConcatProjInterface,
+        last=LastLayerInterface,
+        single=SingleLayerInterface,
+    ),
+    type_check=AbsInterface,
+    default="weighted_sum",
+)
 
 
-def build_interface(name: str, num_layers: int, dim: int, **conf) -> torch.nn.Module:
+def build_interface(name: str, num_layers: int, dim: int, **conf) -> AbsInterface:
     """Builds an interface by name.
 
     Args:
-        name: One of the keys of :data:`INTERFACES`.
+        name: A name of :data:`interface_choices`.
         num_layers: Number of hidden states L of the input.
         dim: Width D of every hidden state.
         **conf: Extra constructor options of that interface.
@@ -344,10 +366,14 @@ def build_interface(name: str, num_layers: int, dim: int, **conf) -> torch.nn.Mo
         The interface module (input (L, B, T, D), output (B, T, output_size())).
 
     Raises:
-        ValueError: For an unknown name.
+        ValueError: For an unknown name (the message lists the valid ones).
     """
-    if name not in INTERFACES:
+    # NOTE: ClassChoices.get_class tests name.lower() but looks up name itself, so
+    # "HConv" would end in a KeyError; names are exact here, as in the configs.
+    if name not in interface_choices.classes:
         raise ValueError(
-            f"unknown interface '{name}'; valid names: {', '.join(INTERFACES)}"
+            f"unknown interface {name!r}; valid names: "
+            f"{', '.join(interface_choices.classes)}"
         )
-    return INTERFACES[name](num_layers=num_layers, dim=dim, **conf)
+    cls = interface_choices.get_class(name)
+    return cls(num_layers=num_layers, dim=dim, **conf)

@@ -20,6 +20,10 @@ Every dimension is derived from the loaded upstream(s) and the options, so
       fusion: gsgn
       fusion_conf: {gate_loss_weight: 1.0, branch_dropout: [[1, 0.3, 0.0]]}
 
+Frame hops in samples: ``hop_length`` is the hop of the output frames (the SSL stride,
+320, with ``rate: ssl``; the FBank hop, 160, with ``rate: fbank``), as for ESPnet's
+own frontends; ``fbank_hop`` and ``stride`` are the hops of the FBank and SSL views.
+
 The SSL upstream lives at ``frontend.upstream`` (a ``ModuleList`` when there are
 several), so ESPnet's ``freeze_param: [frontend.upstream]`` addresses it. With
 ``freeze_upstream: true`` (default) it stays in eval mode and runs without autograd.
@@ -35,8 +39,10 @@ from typeguard import typechecked
 
 from espnet2_ext.frontend import upstreams as ups
 from espnet2_ext.frontend.alignment import (
+    RATES,
     align_views,
     mask_frames,
+    mask_samples,
     repeat_frames,
     resample_frames,
     stack_frames,
@@ -50,7 +56,6 @@ from espnet2_ext.frontend.units import UnitsView
 #: ESPnet DefaultFrontend settings of the FBank view (80-dim log-mel, 25 ms / 10 ms).
 FBANK_DEFAULTS = dict(n_fft=400, win_length=400, hop_length=160, n_mels=80)
 SSL_VIEWS = ("features", "units", "noise")
-RATES = ("ssl", "fbank")
 
 
 class MultiViewFrontend(AbsFrontend):
@@ -116,22 +121,25 @@ class MultiViewFrontend(AbsFrontend):
         self.uses_ssl = fusion != "fbank"
 
         fbank_conf = {**FBANK_DEFAULTS, **(fbank_conf or {})}
-        self.hop_length = fbank_conf["hop_length"]
+        self.fbank_hop = fbank_conf["hop_length"]  # samples per FBank frame
         self.fbank = DefaultFrontend(fs=fs, **fbank_conf) if self.uses_fbank else None
 
         self._upstream_specs: List[dict] = []
-        stride = 2 * self.hop_length  # SSL-rate frames when no upstream is loaded
+        stride = 2 * self.fbank_hop  # SSL-rate frames when no upstream is loaded
         if self.uses_ssl:
             stride = self._build_ssl_view(
                 upstreams, upstream_fusion, interface, interface_conf, units_conf, dim
             )
-        if stride % self.hop_length:
+        if stride % self.fbank_hop:
             raise ValueError(
                 f"the SSL stride ({stride} samples) must be a multiple of the "
-                f"FBank hop ({self.hop_length})"
+                f"FBank hop ({self.fbank_hop})"
             )
-        self.stride = stride
-        self.factor = stride // self.hop_length
+        self.stride = stride  # samples per SSL frame
+        self.factor = stride // self.fbank_hop
+        # NOTE: hop_length is the hop of the OUTPUT frames, the meaning ESPnet's
+        # S3prlFrontend and FusedFrontends give it (and users read), not the FBank hop.
+        self.hop_length = stride if rate == "ssl" else self.fbank_hop
         if self.uses_fbank:
             n_mels = fbank_conf["n_mels"]
             fbank_width = n_mels * self.factor if rate == "ssl" else n_mels
@@ -190,11 +198,19 @@ class MultiViewFrontend(AbsFrontend):
         return self.fusion.output_size()
 
     def diagnostics(self) -> Dict[str, torch.Tensor]:
-        """The fusion's statistics for the training log (detached 0-dim tensors).
+        """The fusion's current diagnostics, for the training stats.
 
-        The task side pulls them after each training forward
-        (:mod:`espnet2_ext.train.frontend_stats`). GSGN writes its values in the
-        backward pass, so they are those of the previous step.
+        The frontend reports nothing by itself (it knows nothing of ESPnet's trainer or
+        task); the task side calls this after each training forward and merges the
+        values into the model's stats (:mod:`espnet2_ext.train.frontend_stats`).
+        With ``fusion: gsgn`` these are ``loss_gate``, ``gate_cos``, ``gate_conflict``,
+        ``gate_mean`` and ``gate_above1`` as detached 0-dim tensors, written by GSGN's
+        backward pass: read after a forward they describe the *previous* step (one
+        step late), and they are NaN before the first backward. Fusions without
+        diagnostics return ``{}``.
+
+        Returns:
+            A new dict ``name -> detached 0-dim tensor`` (empty for the simple fusions).
         """
         return self.fusion.diagnostics()
 
@@ -268,7 +284,7 @@ class MultiViewFrontend(AbsFrontend):
             Features (B, T, D_out), zero beyond each length, and frames per
             utterance (B,): the per-utterance minimum over the aligned views.
         """
-        input = mask_frames(input, input_lengths)  # padding content must not matter
+        input = mask_samples(input, input_lengths)  # padding content must not matter
         if self.uses_fbank and self.uses_ssl:
             x_f, f_lens = self._fbank_view(input, input_lengths)
             x_s, s_lens = self._ssl_view(input, input_lengths)

@@ -12,6 +12,8 @@ from typing import Optional
 import torch
 from typeguard import typechecked
 
+from espnet2_ext.utils.espnet_compat import make_pad_mask
+
 
 class NoiseView(torch.nn.Module):
     """Uniform noise with the range of the real S-feature.
@@ -100,11 +102,10 @@ class NoiseView(torch.nn.Module):
                 f"NoiseView expects an S-feature (B, T, D={self.dim}); "
                 f"got {tuple(x_s.shape)}"
             )
-        steps = torch.arange(x_s.size(1), device=x_s.device)
         if lengths is None:
             valid = torch.ones(x_s.shape[:2], dtype=torch.bool, device=x_s.device)
         else:
-            valid = steps[None, :] < lengths.to(x_s.device)[:, None]
+            valid = ~make_pad_mask(lengths, x_s[..., 0])  # (B, T)
         if self.training:
             self.update(x_s, valid)
         if not self.has_stats():

@@ -26,6 +26,7 @@ import torch
 from typeguard import typechecked
 
 from espnet2_ext.utils.atomic import atomic_path
+from espnet2_ext.utils.espnet_compat import make_pad_mask
 
 #: Keys every codebook file holds at the top level.
 CODEBOOK_KEYS = ("centroids", "meta")
@@ -293,7 +294,7 @@ class UnitsView(torch.nn.Module):
             )
         ids = assign_units(hs[self.layer].detach(), self.centroids)
         if lengths is not None:
-            ids = ids.masked_fill(~_valid(ids, lengths), -1)
+            ids = ids.masked_fill(make_pad_mask(lengths, ids), -1)
         return ids
 
     def forward(
@@ -312,9 +313,3 @@ class UnitsView(torch.nn.Module):
         valid = ids >= 0
         out = self.embed(ids.clamp(min=0))
         return out * valid.unsqueeze(-1).to(out.dtype)
-
-
-def _valid(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-    """(B, T) bool mask of the frames before each length."""
-    steps = torch.arange(x.size(1), device=x.device)
-    return steps[None, :] < lengths.to(x.device)[:, None]

@@ -8,6 +8,7 @@ from espnet2_ext.frontend.alignment import (
     aligned_num_frames,
     fbank_num_frames,
     mask_frames,
+    mask_samples,
     repeat_frames,
     resample_frames,
     ssl_num_frames,
@@ -181,6 +182,16 @@ def test_mask_frames_any_trailing_shape():
     x = torch.ones(2, 3, 4, 5)
     y = mask_frames(x, torch.tensor([1, 3]))
     assert y[0, 1:].abs().sum() == 0 and y[0, 0].sum() == 20 and y[1].sum() == 60
+
+
+def test_mask_frames_and_samples_ragged():
+    lengths = torch.tensor([5, 0, 2, 9])  # 9 > T: nothing of that row is padding
+    frames = torch.randn(4, 5, 3)
+    valid = torch.arange(5)[None, :] < lengths[:, None]
+    want = frames * valid[:, :, None]
+    assert torch.equal(mask_frames(frames, lengths), want)
+    assert torch.equal(mask_frames(frames[..., 0], lengths), want[..., 0])
+    assert torch.equal(mask_samples(frames[..., 0], lengths), want[..., 0])
 
 
 def test_bad_factor():

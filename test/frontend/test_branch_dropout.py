@@ -12,7 +12,7 @@ from espnet2_ext.frontend.branch_dropout import (
     BranchDropoutSchedule,
     sample_branches,
 )
-from espnet2_ext.frontend.fusion import GatedFusion
+from espnet2_ext.frontend.gsgn import GatedFusion
 
 DRAWS = 20000
 TOL = 0.015  # about 4.5 standard deviations at p = 0.5 for 20000 draws

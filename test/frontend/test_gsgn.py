@@ -11,10 +11,12 @@ import math
 
 import pytest
 import torch
+from typeguard import TypeCheckError
 
-from espnet2_ext.frontend import fusion as fusion_mod
+from espnet2_ext.frontend import gsgn as gsgn_mod
 from espnet2_ext.frontend.branch_dropout import FBANK, FUSED, SSL
-from espnet2_ext.frontend.fusion import DIAGNOSTIC_KEYS, GatedFusion, gate_targets
+from espnet2_ext.frontend.fusion import build_fusion
+from espnet2_ext.frontend.gsgn import DIAGNOSTIC_KEYS, GatedFusion, gate_targets
 
 D, D_OUT, D_HEAD = 4, 3, 5
 LENGTHS = [7, 5, 2, 6]
@@ -294,7 +296,7 @@ def test_zero_weight_is_plain_gated_fusion_and_skips_products(monkeypatch):
     def forbidden(*args, **kwargs):
         raise AssertionError("gradient products formed with gate_loss_weight = 0")
 
-    monkeypatch.setattr(fusion_mod, "view_gradients", forbidden)
+    monkeypatch.setattr(gsgn_mod, "view_gradients", forbidden)
     module, head, x_f, x_s, lengths, target = make_case(gate_loss_weight=0.0)
     branches = torch.tensor([FUSED, FBANK, FUSED, SSL])
     got = one_pass_gradients(module, head, x_f, x_s, lengths, target, branches)
@@ -387,3 +389,74 @@ def test_grad_scale_multiplies_the_added_gate_gradient():
         torch.testing.assert_close(scaled, 8.0 * unscaled)
     assert losses[0] > 0
     torch.testing.assert_close(losses[0], losses[1])  # the logged value is unscaled
+
+
+# ------------------------------------- (8) construction and forward (D = 8, D_OUT = 6)
+D8, D8_OUT = 8, 6
+
+
+def fusion_inputs(batch=3, frames=7, lengths=(7, 4, 1)):
+    return (
+        torch.randn(batch, frames, D8),
+        torch.randn(batch, frames, D8),
+        torch.tensor(lengths),
+    )
+
+
+def frame_mask(lengths, num_frames):
+    """Valid-frame mask (B, T), the reference: ``t < lengths[b]``."""
+    return torch.arange(num_frames)[None, :] < lengths[:, None]
+
+
+def n_params(module):
+    return sum(p.numel() for p in module.parameters())
+
+
+def test_learned_ssl_gate_parameter_count():
+    module = build_fusion("gsgn", D8, D8_OUT, learn_ssl_gate=True)
+    assert n_params(module) == 190 + 64 + 8 + 64
+
+
+def test_gsgn_forward_value():
+    module = GatedFusion(D8, D8_OUT)
+    x_f, x_s, lengths = fusion_inputs()
+    g = 2 * torch.sigmoid(module.gate_fbank(x_f) + module.gate_ssl(x_s))
+    want = module.fusion_layer(g * x_f + x_s)
+    valid = frame_mask(lengths, 7)
+    y = module(x_f, x_s, lengths)
+    torch.testing.assert_close(y[valid], want[valid])
+    assert module.gate_ssl.bias is None  # c lives in the FBank-side Linear only
+
+
+def test_frames_are_independent():
+    module = GatedFusion(D8, D8_OUT)
+    x_f, x_s, lengths = fusion_inputs()
+    y = module(x_f, x_s, lengths)
+    x_f2 = x_f.clone()
+    x_f2[0, 3] += 1.0
+    y2 = module(x_f2, x_s, lengths)
+    changed = (y2 - y).abs().sum(-1) > 0
+    assert changed[0, 3] and changed.sum() == 1
+
+
+def test_gsgn_diagnostics_before_backward():
+    diag = build_fusion("gsgn", D8, D8_OUT).diagnostics()
+    assert set(diag) == {
+        "loss_gate",
+        "gate_cos",
+        "gate_conflict",
+        "gate_mean",
+        "gate_above1",
+    }
+    assert all(math.isnan(v) for v in diag.values())
+
+
+def test_gsgn_option_errors():
+    with pytest.raises(ValueError, match="gate_activation"):
+        build_fusion("gsgn", D8, D8_OUT, gate_activation="softmax")
+    with pytest.raises(ValueError, match="cos_granularity"):
+        build_fusion("gsgn", D8, D8_OUT, cos_granularity="frame")
+    with pytest.raises(ValueError, match="gate_loss_weight"):
+        build_fusion("gsgn", D8, D8_OUT, gate_loss_weight=-1.0)
+    with pytest.raises(TypeCheckError):  # typeguard: YAML gave a string
+        build_fusion("gsgn", D8, D8_OUT, gate_loss_weight="1.0")

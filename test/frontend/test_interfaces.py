@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from espnet2_ext.frontend.interfaces import (
-    INTERFACES,
+    AbsInterface,
     ConcatProjInterface,
     HConvInterface,
     LastLayerInterface,
@@ -16,6 +16,7 @@ from espnet2_ext.frontend.interfaces import (
     WeightedSumInterface,
     build_interface,
     hconv_depth,
+    interface_choices,
 )
 
 
@@ -223,8 +224,33 @@ CONFS = {
 }
 
 
+INTERFACES = interface_choices.classes
+
+
 def test_registry_names():
     assert set(INTERFACES) == {"weighted_sum", "hconv", "concat_proj", "last", "single"}
+    assert interface_choices.name == "interface"
+    assert interface_choices.base_type is AbsInterface
+    assert all(issubclass(cls, AbsInterface) for cls in INTERFACES.values())
+
+
+def test_unknown_interface_message_lists_the_choices():
+    for name in ("foo", "HConv", "none"):
+        with pytest.raises(ValueError) as err:
+            build_interface(name, 13, 8)
+        assert str(err.value) == (
+            f"unknown interface {name!r}; valid names: "
+            "weighted_sum, hconv, concat_proj, last, single"
+        )
+
+
+def test_abs_interface_needs_forward_and_output_size():
+    class OnlyForward(AbsInterface):
+        def forward(self, hs):
+            return hs[-1]
+
+    with pytest.raises(TypeError, match="abstract"):
+        OnlyForward()
 
 
 def test_build_interface_unknown_name_lists_valid_names():

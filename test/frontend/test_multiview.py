@@ -144,3 +144,40 @@ def test_configuration_errors_are_explained(tiny_hubert):
         MultiViewFrontend(fusion="gsgn")
     with pytest.raises(ValueError, match="rate must be one of"):
         _frontend(tiny_hubert, rate="25hz")
+
+
+GSGN_KEYS = {"loss_gate", "gate_cos", "gate_conflict", "gate_mean", "gate_above1"}
+
+
+def test_diagnostics_after_forward_and_backward(tiny_hubert):
+    frontend = _frontend(tiny_hubert, fusion="gsgn").train()
+    feats, _ = frontend(*_batch())
+    feats.pow(2).mean().backward()  # GSGN writes its statistics in backward
+    diag = frontend.diagnostics()
+    assert set(diag) == GSGN_KEYS
+    for name, value in diag.items():
+        assert isinstance(value, torch.Tensor) and value.dim() == 0, name
+        assert not value.requires_grad and torch.isfinite(value), name
+    assert diag["loss_gate"] > 0
+
+
+def test_diagnostics_empty_for_a_simple_fusion(tiny_hubert):
+    frontend = _frontend(tiny_hubert, fusion="sum").train()
+    frontend(*_batch())[0].pow(2).mean().backward()
+    assert frontend.diagnostics() == {}
+
+
+OUTPUT_HOP = {"ssl": 320, "fbank": 160}
+
+
+@pytest.mark.parametrize("fusion,rate", sorted(EXPECTED_FRAMES))
+def test_hop_length_is_the_hop_of_the_output_frames(tiny_hubert, fusion, rate):
+    frontend = _frontend(tiny_hubert, fusion=fusion, rate=rate).eval()
+    hop = frontend.hop_length
+    assert hop == OUTPUT_HOP[rate] and frontend.fbank_hop == 160
+    lengths = torch.tensor([16000, 8000])
+    wav = torch.randn(2, 16000, generator=torch.Generator().manual_seed(1))
+    _, lens = frontend(wav * (torch.arange(16000)[None] < lengths[:, None]), lengths)
+    # 8000 more samples give exactly 8000 / hop more output frames
+    assert int(lens[0] - lens[1]) == 8000 // hop
+    assert 16000 // hop <= int(lens[0]) <= 16000 // hop + 1

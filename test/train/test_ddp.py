@@ -150,7 +150,7 @@ def _direct_ddp(rank: int, port: int, toy_st, config: Path, outdir: Path) -> dic
 
 def _espnet_ddp(rank: int, port: int, toy_st, config: Path, outdir: Path) -> dict:
     """Two epochs of ESPnet's trainer under CPU DDP; grads checked after backward."""
-    from espnet2_ext.frontend.fusion import GatedFusion
+    from espnet2_ext.frontend.gsgn import GatedFusion
     from espnet2_ext.tasks.st import MultiViewSTTask
 
     steps, codes = [], []

@@ -17,7 +17,7 @@ from espnet2.train.distributed_utils import DistributedOption
 from espnet2.train.reporter import Reporter
 from espnet2.train.trainer import Trainer, TrainerOptions
 
-from espnet2_ext.frontend.fusion import GatedFusion
+from espnet2_ext.frontend.gsgn import GatedFusion
 from espnet2_ext.train.trainer import (
     EpochAwareTrainer,
     follow_loss_scale,
