@@ -3,7 +3,7 @@
 Usage::
 
     # small default (tiny/small random HuBERTs, 2-8 s): < 10 min on a 2-core CPU
-    python -m espnet2_ext.bench.frontend --outdir results/bench
+    python -m espnet2_ext.bench.frontend --outdir espnet2_ext/bench/results
 
     # the sweep meant for a GPU: Base (12x768) / Large (24x1024), 2-30 s, 1-3 upstreams
     python -m espnet2_ext.bench.frontend --preset full --device cuda --outdir out/
@@ -585,7 +585,7 @@ def get_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         default=Path.home() / ".cache" / "espnet2_ext" / "bench",
         help="where the random-weight checkpoints are written once",
     )
-    parser.add_argument("--outdir", type=Path, default=Path("results/bench"))
+    parser.add_argument("--outdir", type=Path, default=Path("exp/bench"))
     parser.add_argument("--tag", default=None, help="file prefix (frontend_<device>)")
     parser.add_argument("--no_plots", action="store_true")
     args = parser.parse_args(argv)

@@ -3,10 +3,10 @@
 Usage::
 
     # small default (4-layer 128-wide random HuBERT, 4 s, batch 2): a few minutes on CPU
-    python -m espnet2_ext.bench.gsgn_step --outdir results/bench
+    python -m espnet2_ext.bench.gsgn_step --outdir espnet2_ext/bench/results
 
     # the target setting: HuBERT-Base-sized random upstream, 10 s utterances
-    python -m espnet2_ext.bench.gsgn_step --preset base --outdir results/bench
+    python -m espnet2_ext.bench.gsgn_step --preset base --outdir espnet2_ext/bench/results
 
     # on a GPU
     python -m espnet2_ext.bench.gsgn_step --preset base --device cuda --batch_size 8
@@ -346,7 +346,7 @@ def get_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         default=Path.home() / ".cache" / "espnet2_ext" / "bench",
         help="where the random-weight checkpoints are written once",
     )
-    parser.add_argument("--outdir", type=Path, default=Path("results/bench"))
+    parser.add_argument("--outdir", type=Path, default=Path("exp/bench"))
     parser.add_argument("--tag", default=None, help="file prefix")
     args = parser.parse_args(argv)
     for key, value in PRESETS[args.preset].items():
