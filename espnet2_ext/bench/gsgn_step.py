@@ -6,7 +6,8 @@ Usage::
     python -m espnet2_ext.bench.gsgn_step --outdir espnet2_ext/bench/results
 
     # the target setting: HuBERT-Base-sized random upstream, 10 s utterances
-    python -m espnet2_ext.bench.gsgn_step --preset base --outdir espnet2_ext/bench/results
+    python -m espnet2_ext.bench.gsgn_step --preset base \
+        --outdir espnet2_ext/bench/results
 
     # on a GPU
     python -m espnet2_ext.bench.gsgn_step --preset base --device cuda --batch_size 8
