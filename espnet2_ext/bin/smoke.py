@@ -1,11 +1,12 @@
 """Smoke job: train, decode and score FBank-only, SSL-only and GSGN+Drop on a toy set.
 
-Builds the synthetic toy ST set (:mod:`espnet2_ext.corpora.toy_st`) and a random-weight
-HuBERT (:mod:`espnet2_ext.upstream.random_weights`), then for each model runs ESPnet's own
-trainer (``espnet2_ext.bin.st_train``), ESPnet's ``st_inference`` and sacreBLEU, and
-prints one table. Each finished step leaves its outputs and is skipped on a re-run.
-It proves the whole path works on a CPU in minutes; the scores mean nothing (random
-upstream, 24 utterances). The embedded ``mini_st`` recipe replaces it as the main job.
+Builds the synthetic toy ST set (:mod:`espnet2_ext.corpora.toy_st`) and a
+random-weight HuBERT (:mod:`espnet2_ext.upstream.random_weights`), then for each
+model runs ESPnet's own trainer (``espnet2_ext.bin.st_train``), ESPnet's
+``st_inference`` and sacreBLEU, and prints one table. Each finished step leaves its
+outputs and is skipped on a re-run. It proves the whole path works on a CPU in
+minutes; the scores mean nothing (random upstream, 24 utterances). The embedded
+``mini_st`` recipe replaces it as the main job.
 
 Usage::
 
@@ -21,6 +22,7 @@ from typing import Dict, List, Optional
 import yaml
 
 from espnet2_ext.recipe.compose_config import deep_merge
+from espnet2_ext.utils.log import setup_logging
 
 #: name -> frontend_conf overrides of the models compared.
 MODELS: Dict[str, dict] = {
@@ -126,11 +128,9 @@ def score(hyp: Path, ref: Path) -> Dict[str, float]:
 
 def main(argv: Optional[List[str]] = None) -> None:
     args = get_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s (%(module)s:%(lineno)d) %(message)s"
-    )
-    from espnet2_ext.upstream.random_weights import write_dummy_hubert
+    setup_logging()
     from espnet2_ext.corpora.toy_st import make_toy_st
+    from espnet2_ext.upstream.random_weights import write_dummy_hubert
 
     data = make_toy_st(args.outdir / "data", args.n_train, args.n_valid)
     upstream = args.outdir / "upstream" / "hubert_tiny.pt"
