@@ -53,13 +53,15 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 
+from espnet2_ext.utils import log
+
 _M_MMAP_THRESHOLD = -3  # glibc mallopt parameter
 _MMAP_THRESHOLD_BYTES = 128 * 1024
 
 
 def setup_logging() -> None:
     """INFO messages of ``espnet2_ext.bench``; warnings only from everything else."""
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s")
+    log.setup_logging(logging.WARNING)
     logging.getLogger("espnet2_ext.bench").setLevel(logging.INFO)
 
 

@@ -25,6 +25,8 @@ from typing import Iterator, List, Optional, Tuple
 
 import numpy as np
 
+from espnet2_ext.utils.log import setup_logging
+
 SAMPLE_RATE = 16000
 
 
@@ -180,10 +182,7 @@ def collect_frames(
 def main(argv: Optional[List[str]] = None) -> Optional[Path]:
     """Fits and writes the codebook; returns its path (None when skipped)."""
     args = get_args(argv)
-    logging.basicConfig(
-        level=args.log_level,
-        format="%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s",
-    )
+    setup_logging(args.log_level)
     if args.output.exists() and not args.overwrite:
         logging.info(f"{args.output} already exists - skipping (use --overwrite)")
         return None

@@ -22,6 +22,7 @@ from typing import Dict, List, Optional
 import yaml
 
 from espnet2_ext.recipe.compose_config import deep_merge
+from espnet2_ext.utils.log import setup_logging
 
 #: name -> frontend_conf overrides of the models compared.
 MODELS: Dict[str, dict] = {
@@ -127,9 +128,7 @@ def score(hyp: Path, ref: Path) -> Dict[str, float]:
 
 def main(argv: Optional[List[str]] = None) -> None:
     args = get_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s (%(module)s:%(lineno)d) %(message)s"
-    )
+    setup_logging()
     from espnet2_ext.corpora.toy_st import make_toy_st
     from espnet2_ext.upstream.random_weights import write_dummy_hubert
 

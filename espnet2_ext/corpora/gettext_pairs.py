@@ -49,6 +49,7 @@ from pathlib import Path
 from typing import Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 from espnet2_ext.utils.deps import MissingDependencyError, require
+from espnet2_ext.utils.log import setup_logging
 
 logger = logging.getLogger(__name__)
 
@@ -509,7 +510,7 @@ def get_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> None:
     args = get_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    setup_logging()
     start = time.time()
     try:
         pairs, stats = load_pairs(

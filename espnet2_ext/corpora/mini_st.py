@@ -66,6 +66,7 @@ from espnet2_ext.corpora.tts import (
 )
 from espnet2_ext.utils.atomic import write_text_atomic
 from espnet2_ext.utils.deps import MissingDependencyError
+from espnet2_ext.utils.log import setup_logging
 
 logger = logging.getLogger(__name__)
 log = logger.info
@@ -659,10 +660,7 @@ def get_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> None:
     args = get_args(argv)
-    logging.basicConfig(
-        level=logging.INFO,
-        format="%(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s",
-    )
+    setup_logging()
     config = MiniSTConfig(
         tgt_langs=list(args.tgt_langs),
         seed=args.seed,

@@ -52,6 +52,7 @@ from espnet2_ext.recipe.scoring import (
     read_pair,
     write_result,
 )
+from espnet2_ext.utils.log import setup_logging
 
 
 def words(text: str) -> List[str]:
@@ -265,7 +266,7 @@ def get_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> None:
     args = get_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    setup_logging()
     result = score_files(args.hyp, args.ref, args.case, args.remove_tags)
     write_result(result, args.outdir)  # scoring's: any result with to_text, to_dict
     print(result.to_text(), end="")

@@ -42,6 +42,7 @@ from espnet2_ext.recipe.kaldi_io import (
     read_kaldi_map,
     write_kaldi_map,
 )
+from espnet2_ext.utils.log import setup_logging
 
 # Files keyed by utterance id copied (restricted) into the --fix_empty dir.
 PER_UTT_FILES = ("utt2spk", "utt2lang", "utt2num_samples", "utt2dur")
@@ -330,7 +331,7 @@ def get_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> None:
     args = get_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    setup_logging()
     try:
         report = check_data_dir(args.data_dir, args.text or ["text"], args.fix_empty)
     except DataDirError as e:

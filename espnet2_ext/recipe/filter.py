@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 from espnet2_ext.recipe.kaldi_io import read_kaldi_map, write_kaldi_map
+from espnet2_ext.utils.log import setup_logging
 
 FS = 16000
 
@@ -102,7 +103,7 @@ def get_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> None:
     args = get_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    setup_logging()
     filter_dir(args.src, args.dst, args.text, args.min_duration, args.max_duration)
 
 

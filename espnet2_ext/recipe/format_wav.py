@@ -49,6 +49,7 @@ from espnet2_ext.recipe.kaldi_io import (
     write_kaldi_map,
 )
 from espnet2_ext.utils.atomic import stale_temporaries, write_wav_atomic
+from espnet2_ext.utils.log import setup_logging
 
 FS = 16000
 # Files keyed by utterance id that are copied, restricted to the utterances written.
@@ -545,7 +546,7 @@ def get_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> None:
     args = get_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    setup_logging()
     format_data_dir(
         args.src, args.dst, args.nj, args.fs, args.strict, args.max_overshoot
     )

@@ -47,6 +47,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from espnet2_ext.recipe.kaldi_io import read_kaldi_entries
 from espnet2_ext.utils.atomic import write_text_atomic
+from espnet2_ext.utils.log import setup_logging
 
 CASES = ("cased", "lc")
 # Scores are stored rounded to this many decimals (sacreBLEU prints 2); this also
@@ -390,7 +391,7 @@ def get_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> None:
     args = get_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    setup_logging()
     if args.summarize is not None:
         print(summarize(args.summarize), end="")
         return

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Dict, List
 
 from espnet2_ext.recipe.kaldi_io import read_kaldi_map, write_kaldi_map
+from espnet2_ext.utils.log import setup_logging
 
 
 def perturbed_entry(entry: str, factor: float) -> str:
@@ -77,7 +78,7 @@ def main(argv=None) -> None:
     parser.add_argument("--dst", type=Path, required=True)
     parser.add_argument("--factors", type=float, nargs="+", required=True)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    setup_logging()
     perturb_dir(args.src, args.dst, args.factors)
 
 

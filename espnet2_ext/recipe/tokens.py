@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import List, Optional
 
 from espnet2_ext.recipe.kaldi_io import read_kaldi_map
+from espnet2_ext.utils.log import setup_logging
 
 SPECIAL = ("<blank>:0", "<unk>:1", "<sos/eos>:-1")
 
@@ -143,7 +144,7 @@ def get_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> None:
     args = get_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    setup_logging()
     build_tokens(args.text, args.out_dir, args.token_type, args.nbpe, args.bpemode)
 
 
