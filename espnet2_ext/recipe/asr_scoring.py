@@ -4,7 +4,7 @@ Reads two Kaldi-style files ``<utt> <text>``: the hypotheses (ESPnet's decoded
 ``text``, possibly with empty lines ``<utt>`` alone) and the references (the data
 dir's ``text``). Their ids must be the same sets (an error names the file, the id and
 the line of the other file that has it); segments are scored in reference order. The
-files are read and normalised by :mod:`espnet2_ext.recipe.scoring`, so ASR and ST
+files are read and normalised by :mod:`espnet2_ext.recipe.text_norm`, so ASR and ST
 scores see the same text:
 
 1. ``unicode_nfc``; 2. ``collapse_whitespace``; 3. ``remove_nonspeech_tags`` (only
@@ -42,15 +42,13 @@ from typing import Dict, List, Sequence, Tuple
 
 import editdistance
 
-from espnet2_ext.recipe.scoring import (
+from espnet2_ext.recipe.score_io import DECIMALS, read_pair, write_result
+from espnet2_ext.recipe.text_norm import (
     CASES,
-    DECIMALS,
     StepCount,
     case_note,
     normalization_lines,
     normalize,
-    read_pair,
-    write_result,
 )
 from espnet2_ext.utils.log import setup_logging
 

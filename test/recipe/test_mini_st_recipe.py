@@ -106,7 +106,7 @@ def test_references_score_100_against_themselves(recipe, tmp_path):
         [
             "bash",
             "-c",
-            ". ./path.sh && python3 -m espnet2_ext.recipe.scoring "
+            ". ./path.sh && python3 -m espnet2_ext.recipe.st_scoring "
             f"--hyp {ref} --ref {ref} --outdir {tmp_path}",
         ],
         cwd=work,

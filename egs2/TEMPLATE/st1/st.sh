@@ -145,7 +145,7 @@ stage13() {
     [ "${score_remove_tags}" = true ] && _opts+=(--remove_tags)
     for dset in ${test_sets}; do
         _dir=$(decode_dir "${st_exp}" "${dset}")
-        ${python} -m espnet2_ext.recipe.scoring --hyp "${_dir}/text" \
+        ${python} -m espnet2_ext.recipe.st_scoring --hyp "${_dir}/text" \
             --ref "${data_feats}/${dset}/text.${tgt_lang}" --outdir "${_dir}/score" \
             "${_opts[@]}"
         log "$(head -n 1 "${_dir}/score/result.txt") (${dset}, ${_dir}/score)"

@@ -5,16 +5,14 @@ import pytest
 import sacrebleu
 from sacrebleu.metrics import BLEU, CHRF, TER
 
-from espnet2_ext.recipe.scoring import (
+from espnet2_ext.recipe.score_io import write_result
+from espnet2_ext.recipe.st_scoring import main, score_files, summarize
+from espnet2_ext.recipe.text_norm import (
     collapse_whitespace,
     lowercase,
-    main,
     normalize,
     remove_nonspeech_tags,
-    score_files,
-    summarize,
     unicode_nfc,
-    write_result,
 )
 
 REFS = {

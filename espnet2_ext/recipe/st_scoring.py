@@ -9,15 +9,10 @@ Text handling, stated in the result file as well:
 
 - No detokenisation is applied here. ESPnet's token-list converter already turns
   sentencepiece pieces / characters back into plain text, and references are raw text.
-- The normalisation steps below, applied to both sides in this fixed order, each
-  logged with the number of lines it changed:
-
-  1. ``unicode_nfc``: Unicode NFC composition;
-  2. ``collapse_whitespace``: runs of whitespace to one space, stripped at both ends;
-  3. ``remove_nonspeech_tags`` (only with ``--remove_tags``; default off, since
-     MuST-C references keep tags such as "(Applause)" / "(Laughter)"): removes
-     parenthesised tags matching ``NONSPEECH_TAG_PATTERN``;
-  4. ``lowercase`` (only with ``--case lc``; default ``cased``).
+- The normalisation steps of :mod:`espnet2_ext.recipe.text_norm`, applied to both
+  sides in their fixed order, each logged with the number of lines it changed
+  (``--remove_tags``: off by default, since MuST-C references keep tags such as
+  "(Applause)"; ``--case lc``: default ``cased``).
 
 - BLEU uses sacreBLEU's tokeniser ``--tokenize`` (default ``13a``; ``zh``,
   ``ja-mecab``, ``char``, ... are sacreBLEU's others); chrF works on characters, TER
@@ -30,179 +25,32 @@ renders several ``result.json`` files as a Markdown table.
 
 Usage::
 
-    python -m espnet2_ext.recipe.scoring --hyp exp/st/decode_tst/text \\
+    python -m espnet2_ext.recipe.st_scoring --hyp exp/st/decode_tst/text \\
         --ref dump/raw/tst-COMMON/text.de --outdir exp/st/decode_tst/score
-    python -m espnet2_ext.recipe.scoring --summarize exp/*/decode_*/score/result.json
+    python -m espnet2_ext.recipe.st_scoring --summarize exp/*/decode_*/score/result.json
 """
 
 import argparse
 import json
 import logging
 import os
-import re
-import unicodedata
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List
 
-from espnet2_ext.recipe.kaldi_io import read_kaldi_entries
-from espnet2_ext.utils.atomic import write_text_atomic
+from espnet2_ext.recipe.score_io import DECIMALS, read_pair, write_result
+from espnet2_ext.recipe.text_norm import (
+    CASES,
+    StepCount,
+    case_note,
+    normalization_lines,
+    normalize,
+)
 from espnet2_ext.utils.log import setup_logging
 
-CASES = ("cased", "lc")
-# Scores are stored rounded to this many decimals (sacreBLEU prints 2); this also
-# removes float noise such as 100.00000000000004 for a perfect BLEU.
-DECIMALS = 4
-# A non-speech tag: one to four words in parentheses, the first capitalised, no
-# digits, e.g. "(Applause)", "(Laughter)", "(Music)", "(Applause ends)", "(Lachen)".
-NONSPEECH_TAG_PATTERN = r"\(\s*[A-ZÀ-Þ][^\s()\d]*(?:\s+[^\s()\d]+){0,3}\s*\)"
-_TAG_RE = re.compile(NONSPEECH_TAG_PATTERN)
-_WS_RE = re.compile(r"\s+")
-
-
-def unicode_nfc(line: str) -> str:
-    """Unicode NFC composition (e.g. "e" + combining acute -> "é")."""
-    return unicodedata.normalize("NFC", line)
-
-
-def collapse_whitespace(line: str) -> str:
-    """Runs of whitespace (tabs, no-break spaces, ...) to one space; stripped."""
-    return _WS_RE.sub(" ", line).strip()
-
-
-def remove_nonspeech_tags(line: str, pattern: str = NONSPEECH_TAG_PATTERN) -> str:
-    """Removes non-speech tags like "(Applause)"; re-collapses the whitespace left."""
-    regex = _TAG_RE if pattern == NONSPEECH_TAG_PATTERN else re.compile(pattern)
-    return collapse_whitespace(regex.sub(" ", line))
-
-
-def lowercase(line: str) -> str:
-    """Lowercases (``str.lower``)."""
-    return line.lower()
-
 
 @dataclass
-class StepCount:
-    """One normalisation step and the lines it changed on each side."""
-
-    step: str
-    enabled: bool
-    hyp_changed: int = 0
-    ref_changed: int = 0
-    note: str = ""
-
-
-def normalization_steps(
-    case: str, remove_tags: bool
-) -> List[Tuple[str, Optional[Callable[[str], str]], str]]:
-    """The steps in their fixed order: ``(name, function or None if off, note)``."""
-    if case not in CASES:
-        raise ValueError(f"case must be one of {CASES}, got '{case}'")
-    return [
-        ("unicode_nfc", unicode_nfc, "Unicode NFC"),
-        ("collapse_whitespace", collapse_whitespace, "whitespace runs to one space"),
-        (
-            "remove_nonspeech_tags",
-            remove_nonspeech_tags if remove_tags else None,
-            (
-                f"pattern {NONSPEECH_TAG_PATTERN}"
-                if remove_tags
-                else "off (--remove_tags not given): tags such as"
-                ' "(Applause)" are kept, as in the MuST-C references'
-            ),
-        ),
-        (
-            "lowercase",
-            lowercase if case == "lc" else None,
-            (
-                "both sides lowercased (--case lc)"
-                if case == "lc"
-                else "off (--case cased)"
-            ),
-        ),
-    ]
-
-
-def apply_step(fn: Callable[[str], str], lines: Sequence[str]) -> Tuple[List[str], int]:
-    """``fn`` applied to every line, and the number of lines it changed."""
-    out = [fn(line) for line in lines]
-    return out, sum(a != b for a, b in zip(lines, out))
-
-
-def normalize(
-    hyps: Sequence[str], refs: Sequence[str], case: str, remove_tags: bool
-) -> Tuple[List[str], List[str], List[StepCount]]:
-    """Applies the normalisation steps in order to both sides, logging each count."""
-    hyps, refs = list(hyps), list(refs)
-    counts = []
-    for name, fn, note in normalization_steps(case, remove_tags):
-        count = StepCount(name, fn is not None, note=note)
-        if fn is not None:
-            hyps, count.hyp_changed = apply_step(fn, hyps)
-            refs, count.ref_changed = apply_step(fn, refs)
-            logging.info(
-                f"normalisation {name}: changed {count.hyp_changed} hypothesis and"
-                f" {count.ref_changed} reference lines"
-            )
-        else:
-            logging.info(f"normalisation {name}: {note}")
-        counts.append(count)
-    return hyps, refs, counts
-
-
-def read_pair(hyp: Path, ref: Path) -> Tuple[List[str], List[str], List[str]]:
-    """Reads both files; returns ``(ids, hyps, refs)`` in reference order.
-
-    Raises:
-        ValueError: naming the file and the first id missing from it, and the line of
-            the other file that has that id.
-    """
-    hyp_entries, ref_entries = read_kaldi_entries(hyp), read_kaldi_entries(ref)
-    hyp_map = {e.key: e.value for e in hyp_entries}
-    ref_map = {e.key: e.value for e in ref_entries}
-    if not ref_map:
-        raise ValueError(f"reference file {ref} is empty: nothing to score")
-    missing = [e for e in ref_entries if e.key not in hyp_map]
-    if missing:
-        raise ValueError(
-            f"{hyp}: no hypothesis for '{missing[0].key}' ({ref}:{missing[0].lineno};"
-            f" {len(missing)} of {len(ref_map)} reference ids missing) - was decoding"
-            " interrupted? Rerun it, or score against a reference restricted to the"
-            " decoded ids"
-        )
-    extra = [e for e in hyp_entries if e.key not in ref_map]
-    if extra:
-        raise ValueError(
-            f"{ref}: no reference for '{extra[0].key}' ({hyp}:{extra[0].lineno};"
-            f" {len(extra)} hypothesis ids not in {ref}) - hypothesis and reference"
-            " come from different sets"
-        )
-    ids = list(ref_map)
-    return ids, [hyp_map[u] for u in ids], [ref_map[u] for u in ids]
-
-
-def case_note(case: str) -> str:
-    """How ``case`` was applied, for result files."""
-    if case == "cased":
-        return "cased (no lowercasing)"
-    return "lc (hypotheses and references lowercased)"
-
-
-def normalization_lines(steps: Sequence[StepCount]) -> List[str]:
-    """The normalisation steps with their counts, for result files."""
-    lines = ["normalisation, in this order, on both sides (lines changed):"]
-    for i, s in enumerate(steps, start=1):
-        if s.enabled:
-            lines.append(
-                f"  {i}. {s.step}: hyp {s.hyp_changed}, ref {s.ref_changed} ({s.note})"
-            )
-        else:
-            lines.append(f"  {i}. {s.step}: {s.note}")
-    return lines
-
-
-@dataclass
-class ScoreResult:
+class StScoreResult:
     """Scores and how they were computed.
 
     Attributes:
@@ -266,7 +114,7 @@ def score_files(
     case: str = "cased",
     tokenize: str = "13a",
     remove_tags: bool = False,
-) -> ScoreResult:
+) -> StScoreResult:
     """Scores ``hyp`` against ``ref`` (see the module docstring for the text handling).
 
     Args:
@@ -302,7 +150,7 @@ def score_files(
     num_empty = sum(1 for h in hyps if not h)
     if num_empty:
         logging.warning(f"{hyp}: {num_empty} of {len(hyps)} hypotheses are empty")
-    return ScoreResult(
+    return StScoreResult(
         bleu=round(float(bleu_score.score), DECIMALS),
         chrf=round(float(chrf_score.score), DECIMALS),
         ter=round(float(ter_score.score), DECIMALS),
@@ -318,20 +166,6 @@ def score_files(
         normalization=steps,
         hyp=str(hyp),
         ref=str(ref),
-    )
-
-
-def write_result(result: ScoreResult, outdir: Path) -> None:
-    """Writes ``outdir/result.txt`` and ``outdir/result.json``.
-
-    ``result`` may be any result with ``to_text()`` and ``to_dict()`` (the ASR
-    scores of :mod:`espnet2_ext.recipe.asr_scoring` are written with this too).
-    """
-    outdir.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(outdir / "result.txt", result.to_text())
-    write_text_atomic(
-        outdir / "result.json",
-        json.dumps(result.to_dict(), indent=2, ensure_ascii=False) + "\n",
     )
 
 
