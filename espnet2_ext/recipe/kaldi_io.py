@@ -11,6 +11,13 @@ whitespace removed (it may be empty: ``utt1`` alone is an empty transcript). Ids
 unique. A blank line, a line starting with whitespace or a repeated id is an error that
 names ``path:line``.
 
+The mapping itself comes from ESPnet's own reader,
+``espnet2.fileio.read_text.read_2columns_text``, the one ESPnet's data loader uses, so
+what a stage validated is exactly what training reads. ESPnet's reader tolerates what
+we refuse (a line starting with whitespace shifts the id; a blank line fails with a bare
+``ValueError``) and keeps no line numbers, so :func:`read_kaldi_entries` runs first and
+adds the strict ``path:line`` checks; writing (sorted, atomic) is ours.
+
 Example::
 
     >>> write_kaldi_map(Path("data/train/utt2spk"), {"b": "spk1", "a": "spk1"})
@@ -91,7 +98,10 @@ def read_kaldi_map(path: PathLike) -> Dict[str, str]:
     Raises:
         ValueError: naming ``path:line`` for a malformed line (no id, duplicate id).
     """
-    return {e.key: e.value for e in read_kaldi_entries(path)}
+    from espnet2.fileio.read_text import read_2columns_text
+
+    read_kaldi_entries(path)  # the strict checks, with path:line errors
+    return read_2columns_text(path)
 
 
 def format_kaldi_lines(mapping: Mapping[str, str]) -> List[str]:

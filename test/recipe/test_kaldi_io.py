@@ -61,3 +61,14 @@ def test_write_is_atomic_on_bad_input(tmp_path):
         format_kaldi_lines({"a b": "x"})
     assert p.read_text() == "a old\n"
     assert sorted(f.name for f in tmp_path.iterdir()) == ["text"]
+
+
+def test_map_is_what_espnets_own_reader_reads(tmp_path):
+    from espnet2.fileio.read_text import read_2columns_text
+
+    path = tmp_path / "text"
+    path.write_text("b  two  words \na\nc x\ty\n", encoding="utf-8")
+    mapping = read_kaldi_map(path)
+    assert mapping == read_2columns_text(path)
+    assert mapping == {"b": "two  words", "a": "", "c": "x\ty"}
+    assert list(mapping) == ["b", "a", "c"]  # file order
