@@ -157,3 +157,16 @@ def test_all_kaldi_files_checked_at_once(data_dir):
     with pytest.raises(DataDirError) as e:
         check_data_dir(data_dir, ["text.en"])  # before any audio is probed
     assert len(e.value.problems) == 7
+
+
+def test_problems_shown_up_to_the_limit(data_dir):
+    extra = [f"x{i:02d} extra" for i in range(25)]
+    write_lines(data_dir / "text.en", ["u0 a", "u1 b", "u2 c", "u3 d"] + extra)
+    with pytest.raises(DataDirError) as e:
+        check_data_dir(data_dir, ["text.en"])
+    assert len(e.value.problems) == 25
+    lines = str(e.value).split("\n")
+    assert lines[0] == f"{data_dir}: 25 problem(s) found:"
+    assert len(lines) == 1 + 20 + 1
+    assert lines[20].startswith(f"  {data_dir / 'text.en'}:24: id 'x19'")
+    assert lines[-1] == "  ... and 5 more"
