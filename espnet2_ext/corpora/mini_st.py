@@ -478,7 +478,6 @@ def build_mini_st(
     pairs: Optional[Sequence[Pair]] = None,
     sources: Sequence[CatalogSource] = DEFAULT_SOURCES,
     voices: Mapping[str, Sequence[Voice]] = DEFAULT_VOICES,
-    install_tools: bool = True,
 ) -> Dict:
     """Builds (or resumes, or skips) the corpus in ``outdir``.
 
@@ -492,7 +491,6 @@ def build_mini_st(
             text sources); they need every ``config.tgt_langs`` translation.
         sources: Catalogs to read when ``pairs`` is None.
         voices: Voice pool per split; train must not share a speaker with dev/test.
-        install_tools: apt-get install missing synthesisers (as root).
 
     Returns:
         Summary: ``skipped``, ``splits`` (sentences, utterances, speakers, hours per
@@ -528,7 +526,7 @@ def build_mini_st(
     log(f"{'resuming' if state == 'resume' else 'building'} {outdir}")
 
     engines = sorted({v.engine for s in SPLITS for v in voices[s]})
-    ensure_tools(engines, install=install_tools)
+    ensure_tools(engines)
 
     langs = list(config.tgt_langs)
     if pairs is None:
@@ -650,11 +648,6 @@ def get_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         "--overwrite", action="store_true", help="delete a previous build first"
     )
-    parser.add_argument(
-        "--no_install",
-        action="store_true",
-        help="do not apt-get install missing synthesisers; fail instead",
-    )
     return parser.parse_args(argv)
 
 
@@ -679,7 +672,6 @@ def main(argv=None) -> None:
             nj=args.nj,
             download_dir=args.download_dir,
             overwrite=args.overwrite,
-            install_tools=not args.no_install,
         )
     except (BuildArgsError, MissingDependencyError, ValueError) as e:
         sys.exit(f"mini_st: error: {e}")

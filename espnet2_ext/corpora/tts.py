@@ -4,7 +4,8 @@ Reads nothing but the text it is given; writes one 16 kHz mono PCM16 wav per cal
 :func:`synthesize` (atomically: a temporary file renamed into place, so a file that
 exists is complete).
 
-Engines (Debian packages, installed by :func:`ensure_tools`):
+Engines (Debian packages; :func:`ensure_tools` checks for them and names the command
+that installs them, ``tools/install_system_deps.sh`` installs them):
 
 - ``flite`` 2.2: CMU voices ``slt`` (US female), ``rms`` (US male), ``awb`` (Scottish
   male) and ``kal16`` (US male, diphone); 16 kHz natively; the most natural of the two.
@@ -49,7 +50,7 @@ TOOL_PACKAGES: Dict[str, str] = {"flite": "flite", "espeak-ng": "espeak-ng"}
 
 
 class ToolMissingError(MissingDependencyError):
-    """A speech synthesiser binary is not on PATH and could not be installed."""
+    """A speech synthesiser binary is not on PATH (the message says how to install)."""
 
 
 @dataclass(frozen=True)
@@ -104,52 +105,31 @@ def missing_tools(engines: Sequence[str] = tuple(TOOL_PACKAGES)) -> List[str]:
     return [e for e in engines if shutil.which(e) is None]
 
 
-def ensure_tools(
-    engines: Sequence[str] = tuple(TOOL_PACKAGES), install: bool = True
-) -> None:
-    """Makes sure the synthesiser binaries exist, installing them with apt if allowed.
+def install_command(engines: Sequence[str]) -> str:
+    """The command that installs the Debian packages of ``engines``."""
+    return f"sudo apt-get install -y {' '.join(TOOL_PACKAGES[e] for e in engines)}"
+
+
+def ensure_tools(engines: Sequence[str] = tuple(TOOL_PACKAGES)) -> None:
+    """Checks that the synthesiser binaries are on PATH; installs nothing.
+
+    Installing system packages is left to the user or to
+    ``tools/install_system_deps.sh`` (``make sysdeps``).
 
     Args:
         engines: Binaries needed (``flite``, ``espeak-ng``).
-        install: Run ``apt-get install`` (as root) for missing ones; if False, only
-            check.
 
     Raises:
-        ToolMissingError: a binary is missing and could not be installed; the message
-            says which command to run.
+        ToolMissingError: a binary is missing; the message gives the exact command,
+            e.g. ``flite not found; install it with: sudo apt-get install -y flite``.
     """
     missing = missing_tools(engines)
-    if not missing:
-        return
-    packages = [TOOL_PACKAGES[e] for e in missing]
-    hint = f"apt-get update && apt-get install -y {' '.join(packages)}"
-    if not install:
-        raise ToolMissingError(f"{', '.join(missing)} not found on PATH; run: {hint}")
-    if shutil.which("apt-get") is None:
+    if missing:
+        it = "it" if len(missing) == 1 else "them"
         raise ToolMissingError(
-            f"{', '.join(missing)} not found on PATH and apt-get is not available; "
-            f"install the packages {' '.join(packages)} with your system's package "
-            "manager (Debian/Ubuntu: " + hint + ")"
+            f"{', '.join(missing)} not found; install {it} with:"
+            f" {install_command(missing)}"
         )
-    if hasattr(os, "geteuid") and os.geteuid() != 0:
-        raise ToolMissingError(
-            f"{', '.join(missing)} not found on PATH; installing needs root: "
-            f"sudo sh -c '{hint}'"
-        )
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    for cmd in (
-        ["apt-get", "update", "-qq"],
-        ["apt-get", "install", "-y", "-qq", *packages],
-    ):
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
-        if proc.returncode != 0:
-            raise ToolMissingError(
-                f"'{' '.join(cmd)}' failed (exit {proc.returncode}): "
-                f"{proc.stderr.strip()[-2000:]}"
-            )
-    still = missing_tools(engines)
-    if still:
-        raise ToolMissingError(f"{', '.join(still)} still missing after {hint}")
 
 
 def tool_versions(engines: Sequence[str] = tuple(TOOL_PACKAGES)) -> Dict[str, str]:

@@ -19,10 +19,10 @@ Tokens, on the normalised text:
 
 Each segment's edit distance (unit costs) is computed with ``editdistance``, the
 library ESPnet uses. Its split into substitutions (S), deletions (D) and insertions
-(I) comes from one minimum-cost alignment, found by backtracking from the end of both
-sequences and preferring, among equal-cost steps, a match or substitution, then a
-deletion, then an insertion (so ``ref "a b"``, ``hyp "b c"`` counts two
-substitutions). Rates are corpus-level: ``100 * (S + D + I) / reference tokens``.
+(I) comes from ``jiwer`` (4.0.0: ``process_words`` on the tokens above, i.e. the
+minimum-cost alignment of rapidfuzz's Levenshtein opcodes; ``ref "a b"``, ``hyp "b
+c"`` counts two substitutions); their sum is checked to equal the ``editdistance``
+distance. Rates are corpus-level: ``100 * (S + D + I) / reference tokens``.
 
 Writes ``OUTDIR/result.txt`` (its first two lines start with ``WER =`` and ``CER =``,
 then the files, counts, tokens and normalisation steps with their counts) and
@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Dict, List, Sequence, Tuple
 
 import editdistance
+import jiwer
 
 from espnet2_ext.recipe.score_io import DECIMALS, read_pair, write_result
 from espnet2_ext.recipe.text_norm import (
@@ -63,38 +64,16 @@ def chars(text: str) -> List[str]:
     return list(text)
 
 
-def align_counts(ref: Sequence[str], hyp: Sequence[str]) -> Tuple[int, int, int]:
-    """``(substitutions, deletions, insertions)`` of a minimum-cost alignment.
+def _pretokenized(sentences: Sequence[Sequence[str]]) -> List[List[str]]:
+    """jiwer transform for sentences given as token lists (tokenised here)."""
+    return [list(tokens) for tokens in sentences]
 
-    Levenshtein with unit costs; ties are broken as described in the module
-    docstring (match/substitution, then deletion, then insertion, from the end).
-    """
-    n, m = len(ref), len(hyp)
-    cost = [list(range(m + 1))]
-    for i in range(1, n + 1):
-        row = [i] + [0] * m
-        prev = cost[i - 1]
-        for j in range(1, m + 1):
-            row[j] = min(
-                prev[j - 1] + (ref[i - 1] != hyp[j - 1]), prev[j] + 1, row[j - 1] + 1
-            )
-        cost.append(row)
-    subs = dels = ins = 0
-    i, j = n, m
-    while i > 0 or j > 0:
-        if i > 0 and j > 0:
-            diff = ref[i - 1] != hyp[j - 1]
-            if cost[i][j] == cost[i - 1][j - 1] + diff:
-                subs += diff
-                i, j = i - 1, j - 1
-                continue
-        if i > 0 and cost[i][j] == cost[i - 1][j] + 1:
-            dels += 1
-            i -= 1
-        else:
-            ins += 1
-            j -= 1
-    return subs, dels, ins
+
+def align_with_jiwer(ref: Sequence[str], hyp: Sequence[str]) -> Tuple[int, int, int]:
+    """``(substitutions, deletions, insertions)`` of jiwer's alignment of two token
+    sequences (``jiwer.process_words`` on the given tokens, no jiwer tokenisation)."""
+    out = jiwer.process_words([list(ref)], [list(hyp)], _pretokenized, _pretokenized)
+    return out.substitutions, out.deletions, out.insertions
 
 
 @dataclass(frozen=True)
@@ -135,7 +114,7 @@ class ErrorCounts:
 def edit_counts(ref: Sequence[str], hyp: Sequence[str]) -> ErrorCounts:
     """The counts of one segment; the total is ``editdistance``'s distance."""
     distance = editdistance.eval(ref, hyp)
-    ops = (0, 0, 0) if distance == 0 else align_counts(ref, hyp)
+    ops = (0, 0, 0) if distance == 0 else align_with_jiwer(ref, hyp)
     assert sum(ops) == distance, (ref, hyp, ops, distance)
     return ErrorCounts(len(ref), len(hyp), *ops)
 
@@ -184,8 +163,8 @@ class AsrScoreResult:
             f"case: {case_note(self.case)}",
             "tokens: words split at spaces; characters including the space between"
             " words; punctuation kept",
-            "edit distance: editdistance (unit costs); S/D/I of one minimum"
-            " alignment, ties: match/substitution, then deletion, then insertion",
+            "edit distance: editdistance (unit costs); S/D/I of jiwer's minimum"
+            " alignment (jiwer.process_words on these tokens)",
         ]
         lines += normalization_lines(self.normalization)
         return "\n".join(lines) + "\n"

@@ -4,8 +4,11 @@ Reads ``DATA_DIR/wav.scp`` (file paths, ``cmd |`` pipes or ark entries), the opt
 ``segments`` (then utterances are the segment ids), and each text file given with
 ``--text`` (``text``, or ``text.en`` / ``text.de`` for speech translation). Checks:
 
-- every utterance has a line in each text file and every text line an utterance; a
-  missing or extra id is reported with the text file, the line and the id;
+- the Kaldi files (``check_kaldi_files``, also run by stage 3, ``format_wav``, and
+  stage 4, ``filter``, before they touch anything): every ``text*``, ``utt2spk``,
+  ``spk2utt``, ``utt2lang``, ``segments`` present is UTF-8, one ``<id> <value>`` per
+  line, without duplicate ids, and has exactly the utterances of ``wav.scp`` (or
+  ``segments``); a missing or extra id is reported with the file, the line and the id;
 - every audio file exists and is readable (reported as ``wav.scp:LINE`` and the path);
 - transcripts are not empty. With ``--fix_empty OUTDIR`` the utterances with an empty
   transcript in any text file are dropped (their number is logged) and the data dir is
@@ -35,16 +38,17 @@ from typing import Dict, List, Optional, Sequence
 
 import soundfile
 
-from espnet2_ext.recipe.format_wav import is_plain_path, read_audio
 from espnet2_ext.recipe.kaldi_io import (
     KaldiEntry,
     read_kaldi_entries,
     read_kaldi_map,
+    scan_kaldi_entries,
     write_kaldi_map,
 )
 from espnet2_ext.utils.log import setup_logging
 
-# Files keyed by utterance id copied (restricted) into the --fix_empty dir.
+# Files keyed by utterance id: checked against the utterances, and copied (restricted)
+# into the --fix_empty dir.
 PER_UTT_FILES = ("utt2spk", "utt2lang", "utt2num_samples", "utt2dur")
 MAX_PROBLEMS_SHOWN = 20
 
@@ -96,7 +100,8 @@ def check_text_ids(
     text_file: Path,
     entries: Sequence[KaldiEntry],
 ) -> List[str]:
-    """Problems of one text file against the utterance list.
+    """Problems of one file keyed by utterance (``text*``, ``utt2spk``...) against the
+    utterance list.
 
     Args:
         utts: the utterances (entries of ``wav.scp`` or ``segments``), in file order.
@@ -111,12 +116,14 @@ def check_text_ids(
     in_text = {e.key for e in entries}
     in_utts = {u.key for u in utts}
     counts = f"{text_file.name} has {len(entries)} lines, {ids_file.name} {len(utts)}"
+    name = text_file.name
+    what = "transcript" if name.startswith("text") else f"{name} line"
     problems = []
     for position, u in enumerate(utts, start=1):
         if u.key not in in_text:
             problems.append(
                 f"{text_file}:{position}: no line for utterance '{u.key}'"
-                f" ({ids_file.name}:{u.lineno}; {counts}) - add its transcript or"
+                f" ({ids_file.name}:{u.lineno}; {counts}) - add its {what} or"
                 f" remove it from {ids_file.name}"
             )
     for e in entries:
@@ -134,6 +141,8 @@ def probe_audio(entry: KaldiEntry, wav_scp: Path):
     Returns:
         A tuple on success, else the message (a string) naming ``wav.scp:LINE``.
     """
+    from espnet2_ext.recipe.format_wav import is_plain_path, read_audio
+
     where = f"{wav_scp}:{entry.lineno}"
     if is_plain_path(entry.value):
         path = Path(entry.value)
@@ -160,6 +169,136 @@ def probe_audio(entry: KaldiEntry, wav_scp: Path):
     return samples.shape[0], rate, samples.shape[1]
 
 
+def check_segment_line(entry: KaldiEntry, path: Path, recordings) -> Optional[str]:
+    """The problem of one ``segments`` line, or None.
+
+    A line must be ``<utt> <recording> <start> <end>`` with a recording of
+    ``wav.scp``, times in seconds and ``0 <= start < end`` (``end`` -1: to the end).
+    """
+    where = f"{path}:{entry.lineno}"
+    fields = entry.value.split()
+    if len(fields) != 3:
+        return (
+            f"{where}: expected '<utt> <recording> <start> <end>', got"
+            f" '{entry.key} {entry.value}' - fix the line"
+        )
+    rec, start_s, end_s = fields
+    try:
+        start, end = float(start_s), float(end_s)
+    except ValueError:
+        return (
+            f"{where}: start/end '{start_s}' '{end_s}' are not numbers - give them"
+            " in seconds"
+        )
+    if rec not in recordings:
+        return (
+            f"{where}: recording '{rec}' of segment '{entry.key}' is not in wav.scp -"
+            " add it to wav.scp or remove the segment"
+        )
+    if start < 0 or (end != -1 and end <= start):
+        return (
+            f"{where}: segment '{entry.key}' has start {start} and end {end} - need"
+            " 0 <= start < end (or end -1 for the end of the recording)"
+        )
+    return None
+
+
+def check_kaldi_files(data_dir: Path) -> List[str]:
+    """Problems of the Kaldi files of ``data_dir``, without reading any audio.
+
+    Checks ``wav.scp``, ``segments`` (when present), every ``text*``, ``utt2spk``,
+    ``spk2utt``, ``utt2lang``, ``utt2num_samples`` and ``utt2dur`` present: UTF-8,
+    line format and duplicate ids (see ``kaldi_io``), the ``segments`` lines, and
+    missing and extra utterance ids against ``wav.scp`` (or ``segments``). Paths in
+    the messages are ``data_dir / name`` as given (the user's path).
+
+    Returns:
+        Every problem found, as ``path:line: what is wrong - what to do``.
+    """
+    data_dir = Path(data_dir)
+    wav_scp = data_dir / "wav.scp"
+    if not wav_scp.is_file():
+        return [f"{wav_scp}: not found - every data dir needs a wav.scp"]
+    recordings, problems = scan_kaldi_entries(wav_scp)
+    segments_file = data_dir / "segments"
+    utts, ids_file = recordings, wav_scp
+    if segments_file.is_file():
+        utts, seg_problems = scan_kaldi_entries(segments_file)
+        problems += seg_problems
+        ids_file = segments_file
+        known = {r.key for r in recordings}
+        for s in utts:
+            problem = check_segment_line(s, segments_file, known)
+            if problem:
+                problems.append(problem)
+    if not utts and not problems:
+        return [f"{ids_file}: empty - no utterances"]
+    names = sorted(
+        p.name
+        for p in data_dir.iterdir()
+        if p.is_file() and (p.name.startswith("text") or p.name in PER_UTT_FILES)
+    )
+    utt2spk: Optional[Dict[str, KaldiEntry]] = None
+    for name in names:
+        path = data_dir / name
+        entries, file_problems = scan_kaldi_entries(path)
+        problems += file_problems
+        problems += check_text_ids(utts, ids_file, path, entries)
+        if name == "utt2spk":
+            utt2spk = {e.key: e for e in entries}
+    spk2utt = data_dir / "spk2utt"
+    if spk2utt.is_file():
+        problems += check_spk2utt(spk2utt, utts, utt2spk)
+    return problems
+
+
+def check_spk2utt(
+    path: Path, utts: Sequence[KaldiEntry], utt2spk: Optional[Dict[str, KaldiEntry]]
+) -> List[str]:
+    """Problems of ``spk2utt``: unknown, repeated or unlisted utterances, and
+    speakers that disagree with ``utt2spk``."""
+    entries, problems = scan_kaldi_entries(path)
+    in_utts = {u.key for u in utts}
+    listed: Dict[str, int] = {}
+    for e in entries:
+        for utt in e.value.split():
+            if utt not in in_utts:
+                problems.append(
+                    f"{path}:{e.lineno}: utterance '{utt}' of speaker '{e.key}' is"
+                    " not in wav.scp - remove it, or rebuild spk2utt with"
+                    " utils/utt2spk_to_spk2utt.pl"
+                )
+            elif utt in listed:
+                problems.append(
+                    f"{path}:{e.lineno}: utterance '{utt}' listed again (first at"
+                    f" line {listed[utt]}) - rebuild spk2utt from utt2spk"
+                )
+            else:
+                listed[utt] = e.lineno
+                if utt2spk is not None and utt in utt2spk:
+                    spk = utt2spk[utt].value
+                    if spk != e.key:
+                        problems.append(
+                            f"{path}:{e.lineno}: utterance '{utt}' is under speaker"
+                            f" '{e.key}' but utt2spk:{utt2spk[utt].lineno} says"
+                            f" '{spk}' - rebuild spk2utt from utt2spk"
+                        )
+    missing = [u for u in utts if u.key not in listed]
+    for u in missing[:1]:
+        problems.append(
+            f"{path}:{len(entries) + 1}: utterance '{u.key}' is in no speaker's line"
+            f" ({len(missing)} missing in all) - rebuild spk2utt from utt2spk"
+        )
+    return problems
+
+
+def validate_data_dir(data_dir: Path) -> None:
+    """Raises ``DataDirError`` listing every problem of ``check_kaldi_files``."""
+    problems = check_kaldi_files(data_dir)
+    if problems:
+        raise DataDirError(data_dir, problems)
+
+
 def check_data_dir(
     data_dir: Path,
     texts: Sequence[str] = ("text",),
@@ -177,11 +316,14 @@ def check_data_dir(
         The report; ``report.data_dir`` is the dir to use next.
 
     Raises:
-        DataDirError: listing every problem (missing/extra ids, unreadable audio,
-            empty transcripts without ``fix_empty``).
-        ValueError: for a malformed line (naming ``file:line``).
+        DataDirError: listing every problem: those of ``check_kaldi_files``
+            (malformed lines, missing/extra ids) if any, else unreadable audio and
+            empty transcripts without ``fix_empty``.
     """
     data_dir = Path(data_dir)
+    problems: List[str] = check_kaldi_files(data_dir)
+    if problems:
+        raise DataDirError(data_dir, problems)
     wav_scp = data_dir / "wav.scp"
     recordings = read_kaldi_entries(wav_scp)
     segments_file = data_dir / "segments"
@@ -189,11 +331,7 @@ def check_data_dir(
     if segments_file.exists():
         segments = read_kaldi_entries(segments_file)
     utts = recordings if segments is None else segments
-    ids_file = wav_scp if segments is None else segments_file
-    if not utts:
-        raise DataDirError(data_dir, [f"{ids_file} is empty: no utterances"])
 
-    problems: List[str] = []
     text_maps: Dict[str, Dict[str, KaldiEntry]] = {}
     for name in texts:
         path = data_dir / name
@@ -203,20 +341,9 @@ def check_data_dir(
                 f" (text files here: {sorted(p.name for p in data_dir.glob('text*'))})"
             )
             continue
-        entries = read_kaldi_entries(path)
-        problems += check_text_ids(utts, ids_file, path, entries)
-        text_maps[name] = {e.key: e for e in entries}
+        text_maps[name] = {e.key: e for e in read_kaldi_entries(path)}
 
     rec_info = {}
-    if segments is not None:
-        known = {r.key for r in recordings}
-        for s in segments:
-            fields = s.value.split()
-            if len(fields) != 3 or fields[0] not in known:
-                problems.append(
-                    f"{segments_file}:{s.lineno}: expected '<utt> <recording> <start>"
-                    f" <end>' with a recording of wav.scp, got '{s.key} {s.value}'"
-                )
     for r in recordings:
         probed = probe_audio(r, wav_scp)
         if isinstance(probed, str):

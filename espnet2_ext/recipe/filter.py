@@ -2,9 +2,9 @@
 
 Reads a formatted data dir (``wav.scp``, ``utt2num_samples``, the ``--text`` files,
 optionally ``utt2spk``) and writes the same files restricted to the kept utterances,
-plus ``spk2utt``; logs how many were dropped and why. Every id of ``wav.scp`` must
-appear in each text file (the error names the file and id). A finished output dir
-(``.done``) is skipped.
+plus ``spk2utt``; logs how many were dropped and why. The input is checked with
+``data_checks.check_kaldi_files`` first (every file has exactly the ids of ``wav.scp``;
+errors name ``file:line`` and the id). A finished output dir (``.done``) is skipped.
 
 Usage::
 
@@ -14,10 +14,12 @@ Usage::
 
 import argparse
 import logging
+import sys
 from collections import Counter
 from pathlib import Path
 from typing import Dict, List, Optional
 
+from espnet2_ext.recipe.data_checks import DataDirError, validate_data_dir
 from espnet2_ext.recipe.kaldi_io import read_kaldi_map, write_kaldi_map
 from espnet2_ext.utils.log import setup_logging
 
@@ -53,20 +55,24 @@ def filter_dir(
     min_duration: Optional[float] = None,
     max_duration: Optional[float] = None,
 ) -> int:
-    """Writes the filtered copy of ``src`` to ``dst``; returns the number kept."""
+    """Writes the filtered copy of ``src`` to ``dst``; returns the number kept.
+
+    Raises:
+        DataDirError: (a ValueError) listing the problems of the Kaldi files of
+            ``src`` (``data_checks.check_kaldi_files``; stage 3 has run the same
+            checks on the user's data dir, so this only fires on a hand-made dir).
+        ValueError: for a missing input file or when no utterance is kept.
+    """
     if (dst / ".done").exists():
         logging.info(f"{dst} already filtered - skipping")
         return len(read_kaldi_map(dst / "wav.scp"))
+    validate_data_dir(src)
+    for name in ["utt2num_samples"] + text_names:
+        if not (src / name).is_file():
+            raise ValueError(f"{src / name}: not found - was stage 3 run on {src}?")
     wav = read_kaldi_map(src / "wav.scp")
     num_samples = read_kaldi_map(src / "utt2num_samples")
     texts = {name: read_kaldi_map(src / name) for name in text_names}
-    for name, mapping in {"utt2num_samples": num_samples, **texts}.items():
-        missing = [u for u in wav if u not in mapping]
-        if missing:
-            raise ValueError(
-                f"{src / name} has no entry for '{missing[0]}' (in {src / 'wav.scp'});"
-                f" {len(missing)} ids missing in all"
-            )
     keep, dropped = select_utterances(
         {u: num_samples[u] for u in wav}, texts, min_duration, max_duration
     )
@@ -104,7 +110,11 @@ def get_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> None:
     args = get_args(argv)
     setup_logging()
-    filter_dir(args.src, args.dst, args.text, args.min_duration, args.max_duration)
+    try:
+        filter_dir(args.src, args.dst, args.text, args.min_duration, args.max_duration)
+    except DataDirError as e:
+        logging.error(str(e))
+        sys.exit(f"{args.src}: {len(e.problems)} problem(s), nothing filtered")
 
 
 if __name__ == "__main__":

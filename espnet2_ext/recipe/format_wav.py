@@ -1,6 +1,10 @@
 """Stage 3 "format": every utterance as a 16 kHz mono PCM16 wav file.
 
-Reads a Kaldi data dir ``SRC``:
+Reads a Kaldi data dir ``SRC``, first validated without reading any audio
+(``data_checks.check_kaldi_files``: every Kaldi file UTF-8, well-formed, without
+duplicate ids, with exactly the utterances of ``wav.scp`` / ``segments``); all problems
+are reported together as ``path:line: what is wrong - what to do`` and the CLI exits
+with status 1. Then:
 
 - ``wav.scp``: ``<id> <audio>`` where ``<audio>`` is a file path (anything libsndfile
   reads), a command ending in ``|`` that writes a wav to stdout (e.g. the ``sox ... |``
@@ -35,6 +39,7 @@ import argparse
 import logging
 import math
 import multiprocessing
+import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +48,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import soundfile
 
+from espnet2_ext.recipe.data_checks import DataDirError, validate_data_dir
 from espnet2_ext.recipe.kaldi_io import (
     read_kaldi_entries,
     read_kaldi_map,
@@ -319,40 +325,16 @@ def format_recording(job: Job) -> JobResult:
     return result
 
 
-def read_segments(path: Path, recordings: Dict[str, str]) -> Dict[str, List[Segment]]:
-    """Parses ``segments`` into the segments of each recording.
+def read_segments(path: Path) -> Dict[str, List[Segment]]:
+    """Parses a validated ``segments`` file into the segments of each recording.
 
-    Raises:
-        ValueError: naming ``segments:LINE`` for a malformed line, an unknown
-            recording, or start/end times that are not ``0 <= start < end``.
+    The lines are checked by ``data_checks.check_kaldi_files`` first.
     """
     by_rec: Dict[str, List[Segment]] = {}
     for e in read_kaldi_entries(path):
-        where = f"{path}:{e.lineno}"
-        fields = e.value.split()
-        if len(fields) != 3:
-            raise ValueError(
-                f"{where}: expected '<utt> <recording> <start> <end>', got"
-                f" '{e.key} {e.value}'"
-            )
-        rec, start_s, end_s = fields
-        try:
-            start, end = float(start_s), float(end_s)
-        except ValueError:
-            raise ValueError(
-                f"{where}: start/end '{start_s}' '{end_s}' are not numbers (seconds)"
-            ) from None
-        if rec not in recordings:
-            raise ValueError(
-                f"{where}: recording '{rec}' of segment '{e.key}' is not in wav.scp;"
-                " add it to wav.scp or remove the segment"
-            )
-        if start < 0 or (end != -1 and end <= start):
-            raise ValueError(
-                f"{where}: segment '{e.key}' has start {start} and end {end}; need"
-                " 0 <= start < end (or end -1 for the end of the recording)"
-            )
-        by_rec.setdefault(rec, []).append(Segment(e.key, e.lineno, start, end))
+        rec, start_s, end_s = e.value.split()
+        seg = Segment(e.key, e.lineno, float(start_s), float(end_s))
+        by_rec.setdefault(rec, []).append(seg)
     return by_rec
 
 
@@ -417,8 +399,10 @@ def format_data_dir(
         The report of what was done.
 
     Raises:
-        ValueError: for malformed input files, segments outside their recording and,
-            with ``strict``, audio that is not ``fs`` Hz mono; messages name the line.
+        DataDirError: (a ValueError) before any audio is read, listing every problem
+            of the Kaldi files of ``src`` (``data_checks.check_kaldi_files``).
+        ValueError: for segments outside their recording and, with ``strict``,
+            audio that is not ``fs`` Hz mono; messages name the line.
         RuntimeError: for audio that cannot be read (naming the ``wav.scp`` line).
     """
     src, dst = Path(src), Path(dst)
@@ -428,14 +412,13 @@ def format_data_dir(
         return FormatReport(dst, n, already_done=True)
     if src.resolve() == dst.resolve():
         raise ValueError(f"output dir {dst} is the input dir: choose another one")
+    validate_data_dir(src)  # before any audio is read
     wav_scp = src / "wav.scp"
     entries = read_kaldi_entries(wav_scp)
-    if not entries:
-        raise ValueError(f"{wav_scp} is empty: nothing to format")
     segments_file = src / "segments"
     segments = None
     if segments_file.exists():
-        segments = read_segments(segments_file, {e.key: e.value for e in entries})
+        segments = read_segments(segments_file)
     data_dir = (dst / "data").resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     stale = stale_temporaries(data_dir, "*.wav")
@@ -547,9 +530,16 @@ def get_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> None:
     args = get_args(argv)
     setup_logging()
-    format_data_dir(
-        args.src, args.dst, args.nj, args.fs, args.strict, args.max_overshoot
-    )
+    try:
+        format_data_dir(
+            args.src, args.dst, args.nj, args.fs, args.strict, args.max_overshoot
+        )
+    except DataDirError as e:
+        logging.error(str(e))
+        sys.exit(
+            f"{args.src}: {len(e.problems)} problem(s) in the data dir, nothing"
+            " formatted - fix them (see above) and rerun stage 3"
+        )
 
 
 if __name__ == "__main__":

@@ -8,8 +8,8 @@ leaves a half-written data file behind.
 Format rules (Kaldi's and ESPnet's): the id is the first whitespace-separated token and
 must start at the first character; the value is the rest of the line with surrounding
 whitespace removed (it may be empty: ``utt1`` alone is an empty transcript). Ids are
-unique. A blank line, a line starting with whitespace or a repeated id is an error that
-names ``path:line``.
+unique. A line that is not UTF-8, a blank line, a line starting with whitespace or a
+repeated id is an error that names ``path:line``.
 
 The mapping itself comes from ESPnet's own reader,
 ``espnet2.fileio.read_text.read_2columns_text``, the one ESPnet's data loader uses, so
@@ -27,7 +27,7 @@ Example::
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Mapping, Union
+from typing import Dict, List, Mapping, Tuple, Union
 
 from espnet2_ext.utils.atomic import write_text_atomic
 
@@ -49,6 +49,57 @@ class KaldiEntry:
     value: str
 
 
+def scan_kaldi_entries(path: PathLike) -> Tuple[List[KaldiEntry], List[str]]:
+    """Reads a Kaldi-style file, collecting every malformed line instead of stopping.
+
+    Args:
+        path: the file (UTF-8); named in the messages as given.
+
+    Returns:
+        ``(entries, problems)``: the well-formed entries in file order, and one
+        ``path:line: what is wrong - what to do`` message per line that is not valid
+        UTF-8, has no id (blank or starting with whitespace) or repeats an id.
+    """
+    entries: List[KaldiEntry] = []
+    problems: List[str] = []
+    seen: Dict[str, int] = {}
+    with open(path, "rb") as f:
+        data = f.read()
+    raw_lines = data.split(b"\n")
+    if raw_lines and raw_lines[-1] == b"":
+        raw_lines.pop()
+    for lineno, raw in enumerate(raw_lines, start=1):
+        try:
+            line = raw.decode("utf-8").rstrip("\r")
+        except UnicodeDecodeError as e:
+            problems.append(
+                f"{path}:{lineno}: not valid UTF-8 (byte"
+                f" 0x{raw[e.start]:02x} at column {e.start + 1}) - re-encode the file"
+                " as UTF-8, e.g. iconv -f latin1 -t utf-8"
+            )
+            # Still parsed (with U+FFFD), so its id is not reported missing too.
+            line = raw.decode("utf-8", "replace").rstrip("\r")
+        if not line.strip() or line[0].isspace():
+            problems.append(
+                f"{path}:{lineno}: no id at the start of the line ({line!r}); each"
+                " line must be '<id> <value>' with the id in the first column -"
+                " remove the blank line or restore the missing id"
+            )
+            continue
+        parts = line.split(maxsplit=1)
+        key = parts[0]
+        value = parts[1].strip() if len(parts) > 1 else ""
+        if key in seen:
+            problems.append(
+                f"{path}:{lineno}: duplicate id '{key}' (first at line"
+                f" {seen[key]}); ids must be unique - remove or rename one of them"
+            )
+            continue
+        seen[key] = lineno
+        entries.append(KaldiEntry(lineno, key, value))
+    return entries, problems
+
+
 def read_kaldi_entries(path: PathLike) -> List[KaldiEntry]:
     """Reads a Kaldi-style file as a list of entries with their line numbers.
 
@@ -59,30 +110,12 @@ def read_kaldi_entries(path: PathLike) -> List[KaldiEntry]:
         The entries in file order.
 
     Raises:
-        ValueError: naming ``path:line`` for a line without an id (blank or starting
-            with whitespace) or with an id seen before.
+        ValueError: naming ``path:line`` for the first line that is not UTF-8, has
+            no id (blank or starting with whitespace) or has an id seen before.
     """
-    entries: List[KaldiEntry] = []
-    seen: Dict[str, int] = {}
-    with open(path, encoding="utf-8") as f:
-        for lineno, raw in enumerate(f, start=1):
-            line = raw.rstrip("\r\n")
-            if not line.strip() or line[0].isspace():
-                raise ValueError(
-                    f"{path}:{lineno}: no id at the start of the line ({line!r}); each"
-                    " line must be '<id> <value>' with the id in the first column -"
-                    " remove the blank line or restore the missing id"
-                )
-            parts = line.split(maxsplit=1)
-            key = parts[0]
-            value = parts[1].strip() if len(parts) > 1 else ""
-            if key in seen:
-                raise ValueError(
-                    f"{path}:{lineno}: duplicate id '{key}' (first at line"
-                    f" {seen[key]}); ids must be unique - remove or rename one of them"
-                )
-            seen[key] = lineno
-            entries.append(KaldiEntry(lineno, key, value))
+    entries, problems = scan_kaldi_entries(path)
+    if problems:
+        raise ValueError(problems[0])
     return entries
 
 

@@ -11,7 +11,8 @@ from espnet2_ext.corpora import mini_st, tts
 pytest.importorskip("polib", reason="pip install polib")
 pytestmark = pytest.mark.skipif(
     bool(tts.missing_tools()),
-    reason=f"{tts.missing_tools()} not installed: apt-get install -y flite espeak-ng",
+    reason=f"{tts.missing_tools()} not installed:"
+    " sudo apt-get install -y flite espeak-ng",
 )
 
 LANGS = ["de", "fr", "es"]
@@ -77,7 +78,6 @@ def built(fixture_wheel_dir, tmp_path_factory):
         nj=2,
         download_dir=fixture_wheel_dir,
         sources=[SOURCE],
-        install_tools=False,
     )
     return outdir, config, summary
 
@@ -158,7 +158,6 @@ def test_rerun_skips_and_changed_args_fail(built, fixture_wheel_dir):
         config,
         download_dir=fixture_wheel_dir,
         sources=[SOURCE],
-        install_tools=False,
     )
     assert again["skipped"]
     assert before == {p: p.stat().st_mtime_ns for p in outdir.rglob("*") if p.is_file()}
@@ -169,11 +168,10 @@ def test_rerun_skips_and_changed_args_fail(built, fixture_wheel_dir):
             other,
             download_dir=fixture_wheel_dir,
             sources=[SOURCE],
-            install_tools=False,
         )
     # the CLI says the same in one line (the default sources differ too)
     with pytest.raises(SystemExit, match="mini_st: error: .* other arguments"):
-        mini_st.main(["--outdir", str(outdir), "--seed", "4", "--no_install"])
+        mini_st.main(["--outdir", str(outdir), "--seed", "4"])
     assert json.loads((outdir / "build_args.json").read_text())["config"]["seed"] == 3
 
 
@@ -199,7 +197,6 @@ def test_interrupted_build_resumes_identically(built, fixture_wheel_dir, tmp_pat
         config,
         download_dir=fixture_wheel_dir,
         sources=[SOURCE],
-        install_tools=False,
         nj=1,
     )
     assert not res["skipped"] and (copy / ".done").exists()
@@ -233,8 +230,6 @@ def test_injected_pairs_and_split_errors(tmp_path):
         train_reps=1,
         eval_reps=1,
     )
-    res = mini_st.build_mini_st(
-        tmp_path / "inj", config, pairs=pairs, nj=1, install_tools=False
-    )
+    res = mini_st.build_mini_st(tmp_path / "inj", config, pairs=pairs, nj=1)
     assert [res["splits"][s]["utterances"] for s in mini_st.SPLITS] == [3, 1, 1]
     assert not (tmp_path / "inj" / "train" / "text.fr").exists()

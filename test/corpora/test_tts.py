@@ -11,7 +11,7 @@ SENTENCE = "Your primary email address must be verified."
 needs_tools = pytest.mark.skipif(
     bool(tts.missing_tools()),
     reason=f"{tts.missing_tools()} not installed: "
-    "apt-get install -y flite espeak-ng (the mini_st recipe installs them)",
+    "sudo apt-get install -y flite espeak-ng (or tools/install_system_deps.sh)",
 )
 
 
@@ -79,9 +79,25 @@ def test_wav_duration_rejects_unfinished_or_wrong_files(tmp_path):
     assert tts.wav_duration(tmp_path / "8k.wav") is None
 
 
-def test_ensure_tools_check_only_message(monkeypatch):
+def test_ensure_tools_only_checks_and_names_the_command(monkeypatch):
     monkeypatch.setattr(tts.shutil, "which", lambda name: None)
-    with pytest.raises(tts.ToolMissingError, match="apt-get install -y flite"):
-        tts.ensure_tools(["flite"], install=False)
-    with pytest.raises(tts.ToolMissingError, match="apt-get is not available"):
-        tts.ensure_tools(["flite"], install=True)
+    ran = []
+    monkeypatch.setattr(tts.subprocess, "run", lambda *a, **k: ran.append(a))
+    with pytest.raises(tts.ToolMissingError) as e:
+        tts.ensure_tools(["flite"])
+    assert (
+        str(e.value)
+        == "flite not found; install it with: sudo apt-get install -y flite"
+    )
+    with pytest.raises(tts.ToolMissingError) as e:
+        tts.ensure_tools()
+    assert str(e.value) == (
+        "flite, espeak-ng not found; install them with:"
+        " sudo apt-get install -y flite espeak-ng"
+    )
+    assert ran == []  # nothing was run, apt-get least of all
+
+
+def test_ensure_tools_present_is_silent(monkeypatch):
+    monkeypatch.setattr(tts.shutil, "which", lambda name: f"/usr/bin/{name}")
+    tts.ensure_tools()

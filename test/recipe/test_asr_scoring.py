@@ -8,7 +8,7 @@ import pytest
 
 from espnet2_ext.recipe.asr_scoring import (
     ErrorCounts,
-    align_counts,
+    align_with_jiwer,
     chars,
     edit_counts,
     main,
@@ -67,9 +67,12 @@ def test_per_segment_counts():
 
 
 def test_ties_prefer_substitution_then_deletion():
-    assert align_counts(["a", "b"], ["b", "c"]) == (2, 0, 0)
-    assert align_counts(["a", "b"], ["c"]) == (1, 1, 0)
-    assert align_counts(["a"], ["b", "a"]) == (0, 0, 1)
+    assert align_with_jiwer(["a", "b"], ["b", "c"]) == (2, 0, 0)
+    assert align_with_jiwer(["a", "b"], ["c"]) == (1, 1, 0)
+    assert align_with_jiwer(["a"], ["b", "a"]) == (0, 0, 1)
+    # tokens are taken as given: jiwer does not split or strip them
+    assert align_with_jiwer([" ", "a"], ["a"]) == (0, 1, 0)
+    assert align_with_jiwer(["a b"], ["a", "b"]) == (1, 0, 1)
 
 
 def test_alignment_agrees_with_editdistance_on_random_sequences():
@@ -77,7 +80,7 @@ def test_alignment_agrees_with_editdistance_on_random_sequences():
     for _ in range(300):
         ref = [rng.choice("abc") for _ in range(rng.randint(0, 8))]
         hyp = [rng.choice("abc") for _ in range(rng.randint(0, 8))]
-        s, d, i = align_counts(ref, hyp)
+        s, d, i = align_with_jiwer(ref, hyp)
         assert s + d + i == editdistance.eval(ref, hyp), (ref, hyp)
         assert d - i == len(ref) - len(hyp), (ref, hyp)
 

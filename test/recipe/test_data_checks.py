@@ -4,7 +4,12 @@ import numpy as np
 import pytest
 import soundfile
 
-from espnet2_ext.recipe.data_checks import DataDirError, check_data_dir, main
+from espnet2_ext.recipe.data_checks import (
+    DataDirError,
+    check_data_dir,
+    check_kaldi_files,
+    main,
+)
 from espnet2_ext.recipe.kaldi_io import read_kaldi_map
 
 
@@ -106,16 +111,62 @@ def test_empty_transcripts_filtered_with_count(data_dir, tmp_path, caplog):
     assert check_data_dir(out, ["text.en", "text.de"]).num_utterances == 2
 
 
-def test_segments_and_cli(data_dir, tmp_path, capsys):
+def test_segments_and_cli(data_dir, tmp_path, capsys, caplog):
     wav = data_dir / "wav.scp"
     rec = wav.read_text().splitlines()[2].split()[1]  # 3 s
     write_lines(wav, [f"rec {rec}"])
     write_lines(data_dir / "segments", ["a rec 0.0 1.0", "b rec 1.5 -1"])
     write_lines(data_dir / "text", ["a x", "b y"])
-    (data_dir / "utt2spk").unlink()
+    for name in ("utt2spk", "text.en", "text.de"):  # of the 4 utterances
+        (data_dir / name).unlink()
     main([str(data_dir)])
     out = capsys.readouterr().out
     assert '"num_utterances": 2' in out and '"total_duration": 2.5' in out
     write_lines(data_dir / "text", ["a x"])
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as e:
         main([str(data_dir)])
+    assert e.value.code == 1
+    assert caplog.messages[-1] == (
+        f"{data_dir}: 1 problem(s) found:\n  {data_dir / 'text'}:2: no line for"
+        " utterance 'b' (segments:2; text has 1 lines, segments 2) - add its"
+        " transcript or remove it from segments"
+    )
+
+
+def test_all_kaldi_files_checked_at_once(data_dir):
+    (data_dir / "text.en").write_bytes("u0 hello\nu1 caf\xe9\n".encode("latin-1"))
+    write_lines(data_dir / "utt2spk", ["u0 s1", "u0 s2", "u2 s1", "u3 s2"])
+    write_lines(data_dir / "spk2utt", ["s1 u0 u2 u7", "s2 u3"])
+    text, u2s, s2u = (data_dir / n for n in ("text.en", "utt2spk", "spk2utt"))
+    assert check_kaldi_files(data_dir) == [
+        f"{text}:2: not valid UTF-8 (byte 0xe9 at column 7) - re-encode the file as"
+        " UTF-8, e.g. iconv -f latin1 -t utf-8",
+        f"{text}:3: no line for utterance 'u2' (wav.scp:3; text.en has 2 lines,"
+        " wav.scp 4) - add its transcript or remove it from wav.scp",
+        f"{text}:4: no line for utterance 'u3' (wav.scp:4; text.en has 2 lines,"
+        " wav.scp 4) - add its transcript or remove it from wav.scp",
+        f"{u2s}:2: duplicate id 'u0' (first at line 1); ids must be unique - remove"
+        " or rename one of them",
+        f"{u2s}:2: no line for utterance 'u1' (wav.scp:2; utt2spk has 3 lines,"
+        " wav.scp 4) - add its utt2spk line or remove it from wav.scp",
+        f"{s2u}:1: utterance 'u7' of speaker 's1' is not in wav.scp - remove it, or"
+        " rebuild spk2utt with utils/utt2spk_to_spk2utt.pl",
+        f"{s2u}:3: utterance 'u1' is in no speaker's line (1 missing in all) -"
+        " rebuild spk2utt from utt2spk",
+    ]
+    with pytest.raises(DataDirError) as e:
+        check_data_dir(data_dir, ["text.en"])  # before any audio is probed
+    assert len(e.value.problems) == 7
+
+
+def test_problems_shown_up_to_the_limit(data_dir):
+    extra = [f"x{i:02d} extra" for i in range(25)]
+    write_lines(data_dir / "text.en", ["u0 a", "u1 b", "u2 c", "u3 d"] + extra)
+    with pytest.raises(DataDirError) as e:
+        check_data_dir(data_dir, ["text.en"])
+    assert len(e.value.problems) == 25
+    lines = str(e.value).split("\n")
+    assert lines[0] == f"{data_dir}: 25 problem(s) found:"
+    assert len(lines) == 1 + 20 + 1
+    assert lines[20].startswith(f"  {data_dir / 'text.en'}:24: id 'x19'")
+    assert lines[-1] == "  ... and 5 more"

@@ -2,7 +2,8 @@
 
 import pytest
 
-from espnet2_ext.recipe.filter import filter_dir
+from espnet2_ext.recipe.data_checks import DataDirError
+from espnet2_ext.recipe.filter import filter_dir, main
 
 
 def _write(d, name, lines):
@@ -44,5 +45,31 @@ def test_keeps_only_usable_utterances_and_logs_why(src, tmp_path, caplog):
 
 def test_a_text_file_missing_an_id_is_named(src, tmp_path):
     (src / "text.en").write_text("a hi\nb hello\nc long\n")
-    with pytest.raises(ValueError, match=r"text.en has no entry for 'd'"):
+    with pytest.raises(DataDirError) as e:
         filter_dir(src, tmp_path / "dst", ["text.en"])
+    assert e.value.problems == [
+        f"{src / 'text.en'}:4: no line for utterance 'd' (wav.scp:4; text.en has 3"
+        " lines, wav.scp 4) - add its transcript or remove it from wav.scp"
+    ]
+    assert not (tmp_path / "dst").exists()
+
+
+def test_utt2spk_missing_an_id_is_named_not_a_key_error(src, tmp_path):
+    (src / "utt2spk").write_text("a s1\nb s1\nd s2\n")
+    with pytest.raises(DataDirError) as e:
+        filter_dir(src, tmp_path / "dst", ["text.en"])
+    assert e.value.problems == [
+        f"{src / 'utt2spk'}:3: no line for utterance 'c' (wav.scp:3; utt2spk has 3"
+        " lines, wav.scp 4) - add its utt2spk line or remove it from wav.scp"
+    ]
+
+
+def test_cli_exits_1_with_the_problems(src, tmp_path, caplog):
+    (src / "text.en").write_text("a hi\nb hello\nc long\nd fine\nzz extra\n")
+    with pytest.raises(SystemExit) as e:
+        main([str(src), str(tmp_path / "dst"), "--text", "text.en"])
+    assert e.value.code == f"{src}: 1 problem(s), nothing filtered"
+    assert (
+        f"{src / 'text.en'}:5: id 'zz' is not in wav.scp (text.en has 5 lines,"
+        " wav.scp 4) - remove the line or add the utterance"
+    ) in caplog.text

@@ -1,4 +1,8 @@
 import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -50,8 +54,8 @@ def test_resample_downmix_and_copies(tmp_path, caplog):
     src = make_dir(
         tmp_path,
         wavs,
-        texts={"a_8k": "hello", "b_st": "world", "c_mono": "x", "zz": "no audio"},
-        utt2spk={"a_8k": "s1", "b_st": "s2", "c_mono": "s1", "zz": "s3"},
+        texts={"a_8k": "hello", "b_st": "world", "c_mono": "x"},
+        utt2spk={"a_8k": "s1", "b_st": "s2", "c_mono": "s1"},
     )
     dst = tmp_path / "dst"
     with caplog.at_level(logging.INFO):
@@ -228,3 +232,77 @@ def test_pipes_arks_and_parallel_jobs(tmp_path):
     np.testing.assert_array_equal(read_int16(data / "c.wav")[0], ramp(2400))
     np.testing.assert_array_equal(read_int16(data / "d.wav")[0], ramp(1600))
     assert soundfile.info(str(data / "b.wav")).frames == 1600
+
+
+@pytest.fixture
+def user_dir(tmp_path, monkeypatch):
+    """``data/train`` (relative, as stage 3 passes it); its audio does not exist, so
+    any message about it would show that audio was touched before validation."""
+    monkeypatch.chdir(tmp_path)
+    d = tmp_path / "data" / "train"
+    d.mkdir(parents=True)
+    (d / "wav.scp").write_text("u1 /no/u1.wav\nu2 /no/u2.wav\n")
+    (d / "text.en").write_text("u1 hello\nu2 bye\n")
+    (d / "text.de").write_text("u1 hallo\nu2 tschüss\n", encoding="utf-8")
+    (d / "utt2spk").write_text("u1 s1\nu2 s2\n")
+    return d
+
+
+def run_stage3(caplog):
+    """Runs the stage 3 entry on ``data/train``; returns its one logged message."""
+    with pytest.raises(SystemExit) as e:
+        main(["data/train", "dump/raw/org/train"])
+    assert e.value.code == (
+        "data/train: 1 problem(s) in the data dir, nothing formatted - fix them (see"
+        " above) and rerun stage 3"
+    )
+    assert not Path("dump").exists()
+    (message,) = caplog.messages
+    return message
+
+
+def test_extra_id_in_text_de_is_an_error(user_dir, caplog):
+    (user_dir / "text.de").write_text("u1 hallo\nu2 tschüss\nu3 extra\n")
+    assert (
+        "data/train: 1 problem(s) found:\n  data/train/text.de:3: id 'u3' is not in"
+        " wav.scp (text.de has 3 lines, wav.scp 2) - remove the line or add the"
+        " utterance"
+    ) == run_stage3(caplog)
+
+
+def test_utt2spk_missing_an_id_is_an_error(user_dir, caplog):
+    (user_dir / "utt2spk").write_text("u1 s1\n")
+    assert (
+        "data/train: 1 problem(s) found:\n"
+        "  data/train/utt2spk:2: no line for utterance 'u2' (wav.scp:2; utt2spk has 1"
+        " lines, wav.scp 2) - add its utt2spk line or remove it from wav.scp"
+    ) == run_stage3(caplog)
+
+
+def test_invalid_utf8_names_file_and_line(user_dir, caplog):
+    (user_dir / "text.de").write_bytes("u1 hallo\nu2 tschüss\n".encode("latin-1"))
+    assert (
+        "data/train: 1 problem(s) found:\n"
+        "  data/train/text.de:2: not valid UTF-8 (byte 0xfc at column 8) - re-encode"
+        " the file as UTF-8, e.g. iconv -f latin1 -t utf-8"
+    ) == run_stage3(caplog)
+
+
+def test_cli_exit_status_and_no_traceback(user_dir):
+    (user_dir / "text.de").write_text("u1 hallo\nu2 tschüss\nu3 extra\n")
+    (user_dir / "utt2spk").write_text("u1 s1\n")
+    repo = Path(__file__).resolve().parents[2]
+    proc = subprocess.run(
+        [sys.executable, "-m", "espnet2_ext.recipe.format_wav", "data/train", "out"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(repo)},
+    )
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    assert "data/train: 2 problem(s) found:" in proc.stderr
+    assert proc.stderr.endswith(
+        "data/train: 2 problem(s) in the data dir, nothing formatted - fix them (see"
+        " above) and rerun stage 3\n"
+    )
+    assert not Path("out").exists()
