@@ -95,3 +95,15 @@ def test_print_options_lists_indented_options_up_to_parse_options(recipe):
         '    --foo_bar                  ""',
         "    --indented                 a              # set inside an if",
     ]
+
+
+def test_an_environment_variable_is_not_an_option(recipe):
+    p = subprocess.run(
+        ["bash", "s.sh", "--from_env", "x"],
+        cwd=recipe,
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "from_env": "1"},
+    )
+    assert p.returncode == 1
+    assert "parse_options.sh: unknown option --from_env " in p.stderr
