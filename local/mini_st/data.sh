@@ -12,7 +12,8 @@ test_sentences=100
 nj=2
 seed=0
 upstream=exp/upstream/hubert_mini.pt
-help_message="Usage: $0 [--max_pairs N] [--dev_sentences N] [--test_sentences N] [--nj N] [--seed N]"
+help_message="Usage: $0 [--max_pairs N] [--dev_sentences N] [--test_sentences N] [--nj N] [--seed N]
+$(utils/print_options.sh "${BASH_SOURCE[0]}")"
 . utils/parse_options.sh
 
 python3 -m espnet2_ext.corpora.mini_st --outdir "${corpus_dir}" --tgt_langs de fr es \

@@ -2,10 +2,17 @@
 
 import os
 import stat
+from pathlib import Path
 
 import pytest
 
-from espnet2_ext.recipe.jobs import main, parse_args, slurm_command
+from espnet2_ext.recipe.jobs import (
+    DEFAULT_SLURM_CONF,
+    load_slurm_conf,
+    main,
+    parse_args,
+    slurm_command,
+)
 
 
 def test_parse_options_range_log_and_command():
@@ -23,8 +30,7 @@ def test_parse_options_range_log_and_command():
 def test_espnet_launch_form_without_a_range():
     spec = parse_args(["--gpu", "0", "exp/train.log", "python", "-m", "x", "--a", "1"])
     assert list(spec.job_ids()) == [1]
-    assert spec.expand(1) == (spec.expand(1)[0], "python -m x --a 1")
-    assert str(spec.expand(1)[0]) == "exp/train.log"
+    assert spec.expand(1) == (Path("exp/train.log"), "python -m x --a 1")
 
 
 def test_job_name_is_replaced_only_as_a_word():
@@ -65,31 +71,92 @@ def test_failed_job_names_its_log_and_shows_its_tail(tmp_path, capsys):
     assert "# Ended (code 1)" in (tmp_path / "log.2").read_text()
 
 
-def test_slurm_command_and_a_stand_in_sbatch(tmp_path, monkeypatch):
-    spec = parse_args(
-        ["--gpu", "2", "--mem", "8G", "--num_threads", "4", "--num_nodes", "2",
-         "--name", "train", "JOB=1:1", str(tmp_path / "s.JOB.log"), "echo", "hi"]
-    )  # fmt: skip
-    assert slurm_command(spec, 1) == [
-        "sbatch", "--wait", "--parsable", f"--output={tmp_path / 's.1.log'}",
-        "--job-name=train", "--gres=gpu:2", "--mem=8G", "--cpus-per-task=4",
-        "--nodes=2", "--ntasks-per-node=1", "--wrap=echo hi",
-    ]  # fmt: skip
-    # A stand-in sbatch that runs --wrap locally and writes --output, as Slurm would.
+# A stand-in sbatch: records its argv and job script, then runs the array's tasks
+# one after the other with SLURM_ARRAY_TASK_ID set, exiting 1 if one failed (--wait).
+FAKE_SBATCH = """#!/usr/bin/env bash
+record=$(dirname "$0")/record
+echo "argv: $*" >> "$record"
+script=${@: -1}
+cat "$script" >> "$record"
+for a; do case $a in --array=*) range=${a#--array=}; range=${range%%%*};; esac; done
+code=0
+for ((t = ${range%-*}; t <= ${range#*-}; t++)); do
+    SLURM_ARRAY_TASK_ID=$t bash "$script" || code=1
+done
+exit $code
+"""
+
+
+@pytest.fixture
+def sbatch(tmp_path, monkeypatch):
     fake = tmp_path / "bin" / "sbatch"
     fake.parent.mkdir()
-    fake.write_text(
-        "#!/usr/bin/env bash\nfor a; do case $a in --output=*) out=${a#--output=};;"
-        ' --wrap=*) cmd=${a#--wrap=};; esac; done\nbash -c "$cmd" > "$out" 2>&1\n'
-    )
+    fake.write_text(FAKE_SBATCH)
     fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
     monkeypatch.setenv("PATH", f"{fake.parent}{os.pathsep}{os.environ['PATH']}")
+    recipe = tmp_path / "recipe"
+    (recipe / "conf").mkdir(parents=True)
+    (recipe / "conf" / "slurm.conf").write_text(
+        DEFAULT_SLURM_CONF.read_text().replace(
+            "command sbatch --export=PATH", "command sbatch --export=PATH -p site"
+        )
+    )
+    monkeypatch.chdir(recipe)
+    return fake.parent / "record"
+
+
+def test_slurm_command_maps_options_through_slurm_conf(tmp_path):
+    spec = parse_args(
+        ["--gpu", "2", "--mem", "8G", "--num_threads", "4", "--num_nodes", "2",
+         "--name", "train", "--max_jobs_run", "3", "JOB=1:5", "s.JOB.log", "echo"]
+    )  # fmt: skip
+    conf = load_slurm_conf(DEFAULT_SLURM_CONF)
+    assert slurm_command(spec, Path("q/train.sh"), conf) == [
+        "sbatch", "--export=PATH", "--array=1-5%3", "--wait", "--job-name=train",
+        "--output=q/train.%a.out", "--gres=gpu:2", "--mem=8G", "--cpus-per-task=4",
+        "--nodes=2", "--ntasks-per-node=1", "q/train.sh",
+    ]  # fmt: skip
+    spec = parse_args(["--gpu", "0", "--mem", "0", "JOB=2:3", "l.JOB", "echo"])
+    assert slurm_command(spec, Path("q/x.sh"), conf) == [
+        "sbatch", "--export=PATH", "--array=2-3", "--wait", "--job-name=espnet2_ext",
+        "--output=q/espnet2_ext.%a.out", "q/x.sh",
+    ]  # fmt: skip
+
+
+def test_slurm_runs_one_array_job_with_per_task_logs(tmp_path, sbatch):
     with pytest.raises(SystemExit) as done:
         main(
-            ["--backend", "slurm", "JOB=1:2", str(tmp_path / "o.JOB"), "echo", "j=JOB"]
-        )
+            ["--backend", "slurm", "--gpu", "1", "--mem", "4G", "--num_threads", "2",
+             "JOB=1:3", str(tmp_path / "log" / "o.JOB"), "echo", "j=JOB"]
+        )  # fmt: skip
     assert done.value.code == 0
-    assert (tmp_path / "o.2").read_text() == "j=2\n"
+    calls = [line for line in sbatch.read_text().splitlines() if line[:6] == "argv: "]
+    assert len(calls) == 1
+    argv = calls[0].split()
+    assert argv[1:4] == ["--export=PATH", "-p", "site"]  # the recipe's slurm.conf
+    for flag in ("--array=1-3", "--wait", "--mem=4G", "--cpus-per-task=2"):
+        assert flag in argv
+    assert "--gres=gpu:1" in argv
+    assert "SLURM_ARRAY_TASK_ID" in sbatch.read_text()
+    for j in (1, 2, 3):
+        lines = (tmp_path / "log" / f"o.{j}").read_text().splitlines()
+        assert lines[0] == f"# echo j={j}"
+        assert f"j={j}" in lines
+        assert lines[-1].startswith("# Ended (code 0) at")
+
+
+def test_slurm_reports_each_failed_task_with_its_log_tail(tmp_path, sbatch, capsys):
+    with pytest.raises(SystemExit) as done:
+        main(
+            ["--backend", "slurm", "JOB=1:3", str(tmp_path / "log.JOB"), "bash", "-c",
+             "echo boom-JOB; test JOB -eq 2"]
+        )  # fmt: skip
+    assert done.value.code == 1
+    err = capsys.readouterr().err
+    assert f"slurm: 2 / 3 failed, log is in {tmp_path / 'log.1'}" in err
+    assert "boom-1" in err and "boom-3" in err and "boom-2" not in err
+    assert "# Ended (code 1)" in (tmp_path / "log.3").read_text()
+    assert len(sbatch.read_text().split("argv: ")) == 2  # one submission
 
 
 @pytest.mark.parametrize(

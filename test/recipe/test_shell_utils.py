@@ -20,7 +20,8 @@ test_sets="dev test"
 some_name=         # e.g. "--x 1"
 quoted="a # b"
 _private=1
-help_message="Usage: $0 [options]"
+help_message="Usage: $0 [options]
+$(utils/print_options.sh "$0")"
 . utils/parse_options.sh
 late=1
 echo "stage=${stage} test_sets=${test_sets} some_name=${some_name} rest=$*"

@@ -55,7 +55,8 @@ score_case=cased        # cased or lc (lowercase hypotheses and references)
 score_remove_tags=false # remove non-speech tags like "(Applause)" before scoring
 
 help_message="Usage: $0 --asr_config CONFIG [options]
-Runs stages --stage..--stop_stage of the ASR pipeline (see the head of $0)."
+Runs stages --stage..--stop_stage of the ASR pipeline (see the head of $0).
+$(utils/print_options.sh "${BASH_SOURCE[0]}")"
 
 # shellcheck disable=SC1091
 . utils/parse_options.sh

@@ -11,7 +11,10 @@ case ${cmd_backend} in
         export decode_cmd="utils/run.pl"
         ;;
     slurm)
-        # Site settings (partition, time limits) belong in your own copy, not here.
+        # One sbatch --array job per command. Site settings (partition, account, time
+        # limits, how --mem/--gpu/--num_threads map to sbatch flags) are read from the
+        # recipe's conf/slurm.conf (Kaldi slurm.pl format); without one, the default
+        # ../common/conf/slurm.conf (egs2/TEMPLATE/common/conf/slurm.conf) is used.
         export train_cmd="utils/slurm.pl"
         export cuda_cmd="utils/slurm.pl"
         export decode_cmd="utils/slurm.pl"

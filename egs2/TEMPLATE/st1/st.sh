@@ -59,7 +59,8 @@ score_tokenize=13a      # sacreBLEU tokenizer for BLEU (13a, intl, zh, ja-mecab,
 score_remove_tags=false # remove non-speech tags like "(Applause)" before scoring
 
 help_message="Usage: $0 --st_config CONFIG [options]
-Runs stages --stage..--stop_stage of the ST pipeline (see the head of $0)."
+Runs stages --stage..--stop_stage of the ST pipeline (see the head of $0).
+$(utils/print_options.sh "${BASH_SOURCE[0]}")"
 
 # shellcheck disable=SC1091
 . utils/parse_options.sh

@@ -19,7 +19,8 @@ max_epoch=          # override conf/model_mini.yaml
 token_type=bpe      # bpe or char
 nbpe=300
 asr_args=           # extra options of asr_train
-help_message="Usage: $0 [--models \"...\"] [--token_type bpe|char] [--stage N] [--stop_stage N]"
+help_message="Usage: $0 [--models \"...\"] [--token_type bpe|char] [--stage N] [--stop_stage N]
+$(utils/print_options.sh "${BASH_SOURCE[0]}")"
 
 . utils/parse_options.sh
 . ./path.sh

@@ -20,7 +20,8 @@ max_epoch=          # override conf/model_mini.yaml
 token_type=bpe      # bpe or char, for both languages
 nbpe=300            # sentencepiece vocabulary size of each language
 st_args=            # extra options of st_train
-help_message="Usage: $0 [--tgt_lang de|fr|es] [--models \"...\"] [--stage N] [--stop_stage N]"
+help_message="Usage: $0 [--tgt_lang de|fr|es] [--models \"...\"] [--stage N] [--stop_stage N]
+$(utils/print_options.sh "${BASH_SOURCE[0]}")"
 
 . utils/parse_options.sh
 . ./path.sh
