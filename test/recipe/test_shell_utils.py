@@ -83,7 +83,7 @@ def test_an_option_without_value_is_an_error(recipe):
 
 STAGES = """set -euo pipefail
 stage=2; stop_stage=3; train_set=train; valid_set=dev; test_sets="dev test"
-bpemode=unigram; inference_model=valid.acc.ave.pth
+inference_model=valid.acc.ave.pth
 . {common}/stages.sh
 hello() {{ echo "ran $1"; }}
 s1() {{ hello 1; }}; s2() {{ hello 2; }}; s3() {{ hello 3; }}
@@ -91,7 +91,7 @@ run_stage 1 one s1
 run_stage 2 two s2 {marker}
 run_stage 3 three s3
 echo "sets: $(all_sets | paste -sd ' ')"
-echo "tokens: $(token_tag bpe 300) $(token_tag char 300)"
+echo "tokens: $(token_tag bpe 300 unigram) $(token_tag char 300 unigram)"
 echo "decode: $(decode_dir exp/asr_x test)"
 """
 
@@ -118,7 +118,7 @@ def test_run_stage_range_markers_and_helpers(tmp_path):
 
 ASR_OPTIONS = (
     "stage stop_stage ngpu num_nodes nj inference_nj gpu_inference asr_config asr_args"
-    " inference_config inference_args inference_model lang token_type nbpe bpemode"
+    " inference_config inference_args inference_asr_model lang token_type nbpe bpemode"
     " train_set valid_set test_sets speed_perturb_factors min_wav_duration"
     " max_wav_duration asr_tag asr_exp pretrained_asr local_data_opts python"
 ).split()
@@ -126,8 +126,9 @@ ASR_OPTIONS = (
 
 ST_OPTIONS = (
     "stage stop_stage ngpu num_nodes nj inference_nj gpu_inference st_config st_args"
-    " inference_config inference_args inference_model src_lang tgt_lang"
-    " src_token_type src_nbpe tgt_token_type tgt_nbpe bpemode train_set valid_set"
+    " inference_config inference_args inference_st_model src_lang tgt_lang"
+    " src_token_type src_nbpe tgt_token_type tgt_nbpe src_bpemode tgt_bpemode train_set"
+    " valid_set"
     " test_sets speed_perturb_factors min_wav_duration max_wav_duration st_tag st_exp"
     " pretrained_asr local_data_opts python score_case score_tokenize"
 ).split()
@@ -139,7 +140,7 @@ ST_OPTIONS = (
         (
             "asr1/asr.sh",
             ASR_OPTIONS,
-            "    --inference_model          valid.acc.ave.pth",
+            "    --inference_asr_model      valid.acc.ave.pth",
         ),
         ("st1/st.sh", ST_OPTIONS, "    --score_tokenize           13a"),
     ],

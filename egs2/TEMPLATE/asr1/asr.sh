@@ -49,7 +49,7 @@ pretrained_asr=         # checkpoint whose encoder initialises the model
 # Decoding
 inference_config=       # decoding config
 inference_args=         # extra options of asr_inference
-inference_model=valid.acc.ave.pth  # checkpoint in ${asr_exp} to decode with
+inference_asr_model=valid.acc.ave.pth  # checkpoint in ${asr_exp} to decode with
 # Scoring
 score_case=cased        # cased or lc (lowercase hypotheses and references)
 score_remove_tags=false # remove non-speech tags like "(Applause)" before scoring
@@ -60,6 +60,7 @@ $(utils/print_options.sh "${BASH_SOURCE[0]}")"
 
 # shellcheck disable=SC1091
 . utils/parse_options.sh
+inference_model=${inference_asr_model}  # the name the shared stages (../common/stages.sh) read
 # shellcheck disable=SC1091
 . ./path.sh
 # shellcheck disable=SC1091
@@ -72,7 +73,7 @@ $(utils/print_options.sh "${BASH_SOURCE[0]}")"
 [ -z "${pretrained_asr}" ] || [ -f "${pretrained_asr}" ] || {
     log "error: --pretrained_asr ${pretrained_asr} does not exist"; exit 1; }
 
-tokens=$(token_tag "${token_type}" "${nbpe}")
+tokens=$(token_tag "${token_type}" "${nbpe}" "${bpemode}")
 asr_tag=${asr_tag:-$(basename "${asr_config}" .yaml)_${lang}_${tokens}}
 asr_exp=${asr_exp:-${expdir}/asr_${asr_tag}}
 data_feats=${dumpdir}/raw

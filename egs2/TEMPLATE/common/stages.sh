@@ -12,7 +12,7 @@
 #   speed_perturb_train      train_set train_sp speed_perturb_factors python
 #   format_sets              + data_feats nj
 #   filter_sets              + min_wav_duration max_wav_duration
-#   token_tag                bpemode
+#   token_tag                (none: the bpe mode is its third argument)
 #   collect_stats            data_feats train_set valid_set nj train_cmd python
 #   launch_training          ngpu num_nodes cuda_cmd inference_model python
 #   decode_dir, decode_sets  test_sets data_feats inference_nj gpu_inference decode_cmd
@@ -47,8 +47,8 @@ run_stage() {
 # The train, valid and test sets, each once, in that order.
 all_sets() { echo "${train_set}" "${valid_set}" ${test_sets} | tr ' ' '\n' | awk '!seen[$0]++'; }
 
-# token_tag TYPE NBPE: the name part of a token list dir (bpe_unigram1000, char).
-token_tag() { if [ "$1" = bpe ]; then echo "bpe_${bpemode}$2"; else echo "$1"; fi; }
+# token_tag TYPE NBPE MODE: the name part of a token list dir (bpe_unigram1000, char).
+token_tag() { if [ "$1" = bpe ]; then echo "bpe_$3$2"; else echo "$1"; fi; }
 
 # Stage 2: data/${train_sp} from data/${train_set}, one copy per factor.
 speed_perturb_train() {

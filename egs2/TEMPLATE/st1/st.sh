@@ -42,7 +42,8 @@ src_token_type=bpe      # bpe or char, source text
 src_nbpe=1000           # sentencepiece vocabulary size, source text
 tgt_token_type=bpe      # bpe or char, target text
 tgt_nbpe=1000           # sentencepiece vocabulary size, target text
-bpemode=unigram         # unigram or bpe
+src_bpemode=unigram     # unigram or bpe, source text
+tgt_bpemode=unigram     # unigram or bpe, target text
 # Training
 st_tag=                 # experiment name (default: config name, languages, tokens)
 st_exp=                 # experiment dir (default: ${expdir}/st_${st_tag})
@@ -52,7 +53,7 @@ pretrained_asr=         # checkpoint whose encoder initialises the model
 # Decoding
 inference_config=       # decoding config
 inference_args=         # extra options of st_inference
-inference_model=valid.acc.ave.pth  # checkpoint in ${st_exp} to decode with
+inference_st_model=valid.acc.ave.pth  # checkpoint in ${st_exp} to decode with
 # Scoring
 score_case=cased        # cased or lc (lowercase hypotheses and references)
 score_tokenize=13a      # sacreBLEU tokenizer for BLEU (13a, intl, zh, ja-mecab, none)
@@ -64,6 +65,7 @@ $(utils/print_options.sh "${BASH_SOURCE[0]}")"
 
 # shellcheck disable=SC1091
 . utils/parse_options.sh
+inference_model=${inference_st_model}  # the name the shared stages (../common/stages.sh) read
 # shellcheck disable=SC1091
 . ./path.sh
 # shellcheck disable=SC1091
@@ -76,8 +78,8 @@ $(utils/print_options.sh "${BASH_SOURCE[0]}")"
 [ -z "${pretrained_asr}" ] || [ -f "${pretrained_asr}" ] || {
     log "error: --pretrained_asr ${pretrained_asr} does not exist"; exit 1; }
 
-src_tokens=$(token_tag "${src_token_type}" "${src_nbpe}")
-tgt_tokens=$(token_tag "${tgt_token_type}" "${tgt_nbpe}")
+src_tokens=$(token_tag "${src_token_type}" "${src_nbpe}" "${src_bpemode}")
+tgt_tokens=$(token_tag "${tgt_token_type}" "${tgt_nbpe}" "${tgt_bpemode}")
 tokens=${src_tokens}
 [ "${tgt_tokens}" = "${src_tokens}" ] || tokens=${src_tokens}_${tgt_tokens}
 st_tag=${st_tag:-$(basename "${st_config}" .yaml)_${src_lang}_${tgt_lang}_${tokens}}
@@ -96,10 +98,10 @@ stage4() { filter_sets "text.${src_lang}" "text.${tgt_lang}"; }
 
 stage5() {
     ${python} -m espnet2_ext.recipe.tokens --text "${data_feats}/${train_set}/text.${src_lang}" \
-        --token_type "${src_token_type}" --nbpe "${src_nbpe}" --bpemode "${bpemode}" \
+        --token_type "${src_token_type}" --nbpe "${src_nbpe}" --bpemode "${src_bpemode}" \
         --out_dir "${src_tokendir}"
     ${python} -m espnet2_ext.recipe.tokens --text "${data_feats}/${train_set}/text.${tgt_lang}" \
-        --token_type "${tgt_token_type}" --nbpe "${tgt_nbpe}" --bpemode "${bpemode}" \
+        --token_type "${tgt_token_type}" --nbpe "${tgt_nbpe}" --bpemode "${tgt_bpemode}" \
         --out_dir "${tgt_tokendir}"
 }
 
