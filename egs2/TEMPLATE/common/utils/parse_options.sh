@@ -17,19 +17,16 @@
 #
 # Parsing stops at the first argument that is not an option; it and the rest stay in
 # "$@". An unknown option prints "parse_options.sh: unknown option --foo-bar" and
-# help_message to stderr and exits 1. Unlike Kaldi, exported (environment) variables,
-# all-uppercase names, names starting with `_` and help_message are not options, so
-# `--PATH x` is an error rather than a silent override.
+# help_message to stderr and exits 1. As in Kaldi, any variable set at this point is an
+# option, one that came from the environment too (a user who exported `nj` can still
+# pass `--nj`); unlike Kaldi, all-uppercase names (PATH, HOME, ...), names starting
+# with `_` and help_message are not, so `--PATH x` is an error, not a silent override.
 
 # 0 if --$1 names a variable this script may set.
 _po_is_option() {
-    local flags
     [[ "$1" =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || return 1
     [[ "$1" == _* || "$1" == help_message || "$1" =~ ^[A-Z0-9_]+$ ]] && return 1
-    [ -n "${!1+set}" ] || return 1
-    flags=$(declare -p "$1" 2>/dev/null) || return 1
-    flags=${flags#declare -}
-    [[ "${flags%% *}" != *x* ]]
+    [ -n "${!1+set}" ]
 }
 
 _po_unknown() {
