@@ -24,7 +24,7 @@ command line comes from ``conf/slurm.conf`` of the recipe directory (the current
 directory), else from the default ``egs2/TEMPLATE/common/conf/slurm.conf``. The
 subset of Kaldi's slurm.pl config implemented here::
 
-    command sbatch --export=PATH          # the submit command and its fixed options
+    command sbatch --export=ALL           # the submit command and its fixed options
     option mem=* --mem=$0                 # --mem M      -> --mem=M
     option mem=0                          # --mem 0      -> no flag
     option num_threads=* --cpus-per-task=$0

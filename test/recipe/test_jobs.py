@@ -98,7 +98,7 @@ def sbatch(tmp_path, monkeypatch):
     (recipe / "conf").mkdir(parents=True)
     (recipe / "conf" / "slurm.conf").write_text(
         DEFAULT_SLURM_CONF.read_text().replace(
-            "command sbatch --export=PATH", "command sbatch --export=PATH -p site"
+            "command sbatch --export=ALL", "command sbatch --export=ALL -p site"
         )
     )
     monkeypatch.chdir(recipe)
@@ -112,13 +112,13 @@ def test_slurm_command_maps_options_through_slurm_conf(tmp_path):
     )  # fmt: skip
     conf = load_slurm_conf(DEFAULT_SLURM_CONF)
     assert slurm_command(spec, Path("q/train.sh"), conf) == [
-        "sbatch", "--export=PATH", "--array=1-5%3", "--wait", "--job-name=train",
+        "sbatch", "--export=ALL", "--array=1-5%3", "--wait", "--job-name=train",
         "--output=q/train.%a.out", "--gres=gpu:2", "--mem=8G", "--cpus-per-task=4",
         "--nodes=2", "--ntasks-per-node=1", "q/train.sh",
     ]  # fmt: skip
     spec = parse_args(["--gpu", "0", "--mem", "0", "JOB=2:3", "l.JOB", "echo"])
     assert slurm_command(spec, Path("q/x.sh"), conf) == [
-        "sbatch", "--export=PATH", "--array=2-3", "--wait", "--job-name=espnet2_ext",
+        "sbatch", "--export=ALL", "--array=2-3", "--wait", "--job-name=espnet2_ext",
         "--output=q/espnet2_ext.%a.out", "q/x.sh",
     ]  # fmt: skip
 
@@ -133,7 +133,7 @@ def test_slurm_runs_one_array_job_with_per_task_logs(tmp_path, sbatch):
     calls = [line for line in sbatch.read_text().splitlines() if line[:6] == "argv: "]
     assert len(calls) == 1
     argv = calls[0].split()
-    assert argv[1:4] == ["--export=PATH", "-p", "site"]  # the recipe's slurm.conf
+    assert argv[1:4] == ["--export=ALL", "-p", "site"]  # the recipe's slurm.conf
     for flag in ("--array=1-3", "--wait", "--mem=4G", "--cpus-per-task=2"):
         assert flag in argv
     assert "--gres=gpu:1" in argv
