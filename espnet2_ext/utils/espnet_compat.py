@@ -102,11 +102,23 @@ def legacy_module(name: str) -> ModuleType:
     )
 
 
-def make_pad_mask(*args, **kwargs):
-    """ESPnet's ``make_pad_mask`` (True at padded positions), from either release."""
-    return legacy_module("nets.pytorch_backend.nets_utils").make_pad_mask(
-        *args, **kwargs
-    )
+def make_pad_mask(lengths, xs=None, length_dim: int = -1, maxlen=None):
+    """ESPnet's ``make_pad_mask`` (True at padded positions), from either release.
+
+    espnet 202511's version leaves the row of a zero-length utterance unmasked (it
+    reads length 0 as "no length given"); 202611's masks it whole. This returns
+    202611's answer on both: such rows are all True.
+    """
+    module = legacy_module("nets.pytorch_backend.nets_utils")
+    mask = module.make_pad_mask(lengths, xs, length_dim, maxlen)
+    if not module.__name__.startswith("espnet2."):
+        import torch
+
+        empty = torch.as_tensor(lengths, device=mask.device) == 0
+        if bool(empty.any()):
+            mask = mask.clone()
+            mask[empty] = True
+    return mask
 
 
 def frontend_choices(task: str):

@@ -56,6 +56,12 @@ def test_make_pad_mask_marks_padding():
     assert mask.tolist() == [[False, False, False], [False, True, True]]
 
 
+def test_make_pad_mask_masks_a_zero_length_row_whole_on_both_releases():
+    mask = espnet_compat.make_pad_mask(torch.tensor([2, 0]), torch.zeros(2, 3, 4), 1)
+    assert mask[:, :, 0].tolist() == [[False, False, True], [True, True, True]]
+    assert mask.shape == (2, 3, 4)
+
+
 def test_frontend_choices_are_the_task_globals():
     from espnet2.tasks import asr, st
 
