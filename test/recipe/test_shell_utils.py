@@ -110,7 +110,9 @@ def test_run_stage_range_markers_and_helpers(tmp_path):
     ]
     assert marker.exists()
     assert re.search(r"\(stages\.sh:\d+:run_stage\) Stage 2: two\n", first.stderr)
-    assert "Stage 2: done in 0 s" in first.stderr and "Stage 1" not in first.stderr
+    # the duration is whatever the (possibly loaded) machine took: pin only its form
+    assert re.search(r"Stage 2: done in \d+ s\n", first.stderr)
+    assert "Stage 1" not in first.stderr
     second = subprocess.run(["bash", "-c", script], capture_output=True, text=True)
     assert second.stdout.splitlines()[0] == "ran 3"
     assert f"Stage 2: two: already done ({marker}) - skipping" in second.stderr
