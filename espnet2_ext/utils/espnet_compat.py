@@ -126,13 +126,6 @@ def frontend_choices(task: str):
     return importlib.import_module(TASK_MODULES[task]).frontend_choices
 
 
-def grad_scaler_class() -> type:
-    """``torch.amp.GradScaler`` (torch >= 2.3), else ``torch.cuda.amp.GradScaler``."""
-    import torch
-
-    return getattr(torch.amp, "GradScaler", None) or torch.cuda.amp.GradScaler
-
-
 def missing_apis() -> List[str]:
     """What the installed ESPnet lacks of what we use; empty when all is there.
 
