@@ -25,6 +25,7 @@ from typing import Iterator, List, Optional, Tuple
 
 import numpy as np
 
+from espnet2_ext.recipe.audio_io import read_audio
 from espnet2_ext.utils.log import setup_logging
 
 SAMPLE_RATE = 16000
@@ -86,22 +87,6 @@ def read_wav_scp(path: Path) -> List[Tuple[int, str, str]]:
     return entries
 
 
-def read_audio(location: str) -> Tuple[np.ndarray, int]:
-    """(samples (S,) or (S, C) float32, sample rate) of one wav.scp location."""
-    if location.endswith("|") or ".ark:" in location:
-        import kaldiio
-
-        rate, wav = kaldiio.load_mat(location)
-        wav = np.asarray(wav)
-        if np.issubdtype(wav.dtype, np.integer):
-            wav = wav.astype(np.float32) / float(np.iinfo(wav.dtype).max + 1)
-        return wav.astype(np.float32), int(rate)
-    import soundfile
-
-    wav, rate = soundfile.read(location, dtype="float32")
-    return wav, int(rate)
-
-
 def load_waveforms(
     wav_scp: Path, max_utts: Optional[int]
 ) -> Iterator[Tuple[str, np.ndarray]]:
@@ -117,7 +102,7 @@ def load_waveforms(
     for lineno, utt_id, location in entries:
         where = f"{wav_scp}:{lineno} ('{utt_id}', file '{location}')"
         try:
-            wav, rate = read_audio(location)
+            samples, rate = read_audio(location)
         except Exception as e:
             raise ValueError(
                 f"cannot read the audio of {where}: {type(e).__name__}: {e}"
@@ -127,12 +112,12 @@ def load_waveforms(
                 f"'{location}' ({wav_scp}:{lineno}) has sample rate {rate} Hz; the SSL "
                 f"upstreams need {SAMPLE_RATE} Hz audio: resample it first"
             )
-        if wav.ndim != 1:
+        if samples.shape[1] != 1:
             raise ValueError(
-                f"'{location}' ({wav_scp}:{lineno}) has {wav.shape[1]} channels; "
+                f"'{location}' ({wav_scp}:{lineno}) has {samples.shape[1]} channels; "
                 "expected mono audio"
             )
-        yield utt_id, wav
+        yield utt_id, samples[:, 0].astype(np.float32)
 
 
 def collect_frames(

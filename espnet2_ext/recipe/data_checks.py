@@ -38,6 +38,7 @@ from typing import Dict, List, Optional, Sequence
 
 import soundfile
 
+from espnet2_ext.recipe.audio_io import is_plain_path, read_audio
 from espnet2_ext.recipe.kaldi_io import (
     KaldiEntry,
     read_kaldi_entries,
@@ -141,8 +142,6 @@ def probe_audio(entry: KaldiEntry, wav_scp: Path):
     Returns:
         A tuple on success, else the message (a string) naming ``wav.scp:LINE``.
     """
-    from espnet2_ext.recipe.format_wav import is_plain_path, read_audio
-
     where = f"{wav_scp}:{entry.lineno}"
     if is_plain_path(entry.value):
         path = Path(entry.value)
