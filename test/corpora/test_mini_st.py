@@ -36,7 +36,9 @@ DROPPED = [
     ("Visit https://example.org today", "Besuch", "Visite", "Visita"),
     ("Too short", "Zu kurz", "Trop court", "Corto"),
 ]
-TINY = dict(dev_sentences=2, test_sentences=2, train_reps=2, eval_reps=1)
+TINY = dict(
+    corpus="gettext", dev_sentences=2, test_sentences=2, train_reps=2, eval_reps=1
+)
 
 
 def _po(rows, col):

@@ -37,6 +37,7 @@ speed_perturb_factors=  # e.g. "0.9 1.0 1.1"; empty: none
 min_wav_duration=0.1    # seconds; shorter train/valid utterances are dropped
 max_wav_duration=30     # seconds; longer train/valid utterances are dropped
 # Tokens
+token_listdir=data/token_list  # where the token lists and sentencepiece models go
 token_type=bpe          # bpe or char
 nbpe=1000               # sentencepiece vocabulary size
 bpemode=unigram         # unigram or bpe
@@ -77,7 +78,7 @@ tokens=$(token_tag "${token_type}" "${nbpe}" "${bpemode}")
 asr_tag=${asr_tag:-$(basename "${asr_config}" .yaml)_${lang}_${tokens}}
 asr_exp=${asr_exp:-${expdir}/asr_${asr_tag}}
 data_feats=${dumpdir}/raw
-tokendir=data/token_list/${tokens}_${lang}
+tokendir=${token_listdir}/${tokens}_${lang}
 stats_dir=${expdir}/asr_stats_${lang}_${tokens}
 train_sp=${train_set}
 if [ -n "${speed_perturb_factors}" ]; then train_sp=${train_set}_sp; fi

@@ -17,7 +17,7 @@ ngpu=0
 local_data_opts=    # e.g. "--max_pairs 40 --dev_sentences 8 --test_sentences 8"
 max_epoch=          # override conf/model_mini.yaml
 token_type=bpe      # bpe or char
-nbpe=300
+nbpe=150
 asr_args=           # extra options of asr_train
 help_message="Usage: $0 [--models \"...\"] [--token_type bpe|char] [--stage N] [--stop_stage N]
 $(utils/print_options.sh "${BASH_SOURCE[0]}")"
