@@ -107,7 +107,7 @@ def get_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 
 def upstream_from_config(path: Path) -> Tuple[str, Optional[str]]:
-    """``(name, path_or_url)`` of ``frontend_conf.upstreams[0]`` of a training config."""
+    """``(name, path_or_url)`` of a training config's ``frontend_conf.upstreams[0]``."""
     import yaml
 
     with open(path, encoding="utf-8") as f:
@@ -140,7 +140,7 @@ def fit_record(args: argparse.Namespace) -> Dict[str, Any]:
 
 
 def recorded_difference(output: Path, record: Dict[str, Any]) -> Optional[str]:
-    """None if ``output`` was fitted with ``record``, else what differs (for the log)."""
+    """None if ``output`` was fitted with ``record``, else what differs (logged)."""
     from espnet2_ext.frontend.units import load_codebook
 
     try:
@@ -273,7 +273,9 @@ def main(argv: Optional[List[str]] = None) -> Optional[Path]:
                 "(use --overwrite to refit)"
             )
             return None
-        logging.warning(f"{args.output} was fitted otherwise ({difference}) - refitting")
+        logging.warning(
+            f"{args.output} was fitted otherwise ({difference}) - refitting"
+        )
 
     from espnet2_ext.frontend.units import fit_codebook, save_codebook
     from espnet2_ext.frontend.upstreams import load_upstream

@@ -18,10 +18,10 @@ FBank-only ``multiview`` frontend, ESPnetSTModel with the fused one)::
                                           hier_encoder.*  (textual encoder)    -
     decoder.*, ctc.*                      decoder.*, ctc.*                     -
 
-Only ``encoder`` is copied: the frontends differ (the ST frontend holds the SSL upstream,
-its interface and the fusion; the ASR one only FBank), and the decoders and CTC layers
-have other vocabularies. The encoder's input layer ``encoder.embed`` reads the
-frontend's output, of width ``dim`` in both configs; ESPnet's ``load_state_dict``
+Only ``encoder`` is copied: the frontends differ (the ST frontend holds the SSL
+upstream, its interface and the fusion; the ASR one only FBank), and the decoders and
+CTC layers have other vocabularies. The encoder's input layer ``encoder.embed`` reads
+the frontend's output, of width ``dim`` in both configs; ESPnet's ``load_state_dict``
 fails on any shape mismatch. ASR blocks beyond the ST encoder's ``num_blocks`` are
 excluded (ESPnet would otherwise fail on unexpected keys); ``after_norm`` is copied
 although it followed the ASR model's last block. An ASR model with fewer blocks than
@@ -78,7 +78,9 @@ def check_encoders(asr_config: dict, st_config: dict, where: str) -> None:
     if diff:
         raise ValueError(
             f"{where}: the ASR and ST encoder_conf differ in "
-            + ", ".join(f"{k} ({asr_conf.get(k)!r} vs {st_conf.get(k)!r})" for k in diff)
+            + ", ".join(
+                f"{k} ({asr_conf.get(k)!r} vs {st_conf.get(k)!r})" for k in diff
+            )
         )
 
 

@@ -155,7 +155,9 @@ def test_every_row_builds_the_frontend_it_claims(
             assert frontend.fusion.schedule is None
     wav = torch.randn(2, 8000)
     lengths = torch.tensor([8000, 4800])
-    feats, lens = frontend.train()(wav, lengths)  # train: the noise view learns its range
+    feats, lens = frontend.train()(
+        wav, lengths
+    )  # train: the noise view learns its range
     if uses_ssl:  # the per-utterance minimum of (n - 1) // 320 + 1 and FBank's
         expected = [(n - 1) // 320 + 1 for n in lengths.tolist()]
     else:  # no upstream: ceil((n // 160 + 1) / 2) stacked FBank frames
@@ -185,8 +187,10 @@ def _run_sh(work: Path, *args: str) -> subprocess.CompletedProcess:
 def test_run_sh_rejects_bad_models_and_seeds_before_any_stage(recipe_copy):
     proc = _run_sh(recipe_copy, "--models", "fbank_only nope")
     assert proc.returncode != 0
-    assert proc.stderr.strip().splitlines()[-1].startswith(
-        "run.sh: unknown model 'nope'; valid: fbank_only ssl_only units"
+    assert (
+        proc.stderr.strip()
+        .splitlines()[-1]
+        .startswith("run.sh: unknown model 'nope'; valid: fbank_only ssl_only units")
     )
     proc = _run_sh(recipe_copy, "--models", "all", "--seeds", "1 x")
     assert proc.returncode != 0
