@@ -26,6 +26,7 @@ st_args=            # extra options of st_train
 # The `units` row: k-means units of one hidden state of the SSL view's upstream.
 units_layer=3       # hidden state to quantise (0: CNN output; the mini upstream has 4+1)
 num_units=100       # mini default; the paper: 500 on HuBERT Base layer 9 (L9_km500)
+fit_units_args=     # extra options of fit_units, e.g. "--max_utts 500 --n_init 5"
 asr_init=false      # true: initialise each ST acoustic encoder from an FBank-only ASR model
 asr_recipe=../asr1  # the ASR recipe that trains (or has trained) that model
 seeds=              # e.g. "1 2 3": ESPnet's --seed N, tags _seed<N>; empty: one run, seed 0
@@ -72,7 +73,7 @@ if [[ " ${models} " == *" units "* ]] && [ "${stop_stage}" -ge 10 ]; then
     fi
     python3 -m espnet2_ext.bin.fit_units --wav_scp dump/raw/train/wav.scp \
         --config exp/configs/units.yaml --layer "${units_layer}" \
-        --num_units "${num_units}" --output "${units_codebook}"
+        --num_units "${num_units}" --output "${units_codebook}" ${fit_units_args}
 fi
 
 # --- ASR initialisation (ESPnet's MuST-C practice; the paper's Table IV) ------------
