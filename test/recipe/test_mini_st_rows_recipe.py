@@ -74,6 +74,8 @@ def test_units_asr_init_and_seeds(tmp_path):
         assert config["seed"] == seed
         assert config["init_param"] == [f"{asr}:encoder:encoder:encoder.encoders.2."]
         assert config["frontend_conf"]["ssl_view"] == "units"
+        log = (exp / "train.log").read_text()
+        assert f"Loading pretrained params from {asr}:encoder:encoder:" in log
         state = torch.load(exp / "valid.acc.ave.pth", map_location="cpu")
         assert torch.equal(
             state["frontend.units.centroids"],
