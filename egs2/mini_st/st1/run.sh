@@ -95,6 +95,8 @@ fi
 exps=()
 for model in ${models}; do
     config=exp/configs/${model}.yaml
+    # NOTE: not st.sh's --pretrained_asr, whose "<file>:encoder:encoder" ESPnet
+    # rejects here: the ASR encoder has a block more than the ST acoustic encoder.
     init_args=
     if [ -n "${asr_model}" ] && [ "${stage}" -le 11 ] && [ "${stop_stage}" -ge 11 ]; then
         init_args="--init_param $(python3 -m espnet2_ext.recipe.asr_init \
