@@ -8,20 +8,31 @@ into s3prl's list of hidden states, negative counts from the end), draws up to
 ``MiniBatchKMeans`` (HuBERT's settings) and writes a codebook file for
 :class:`espnet2_ext.frontend.units.UnitsView`.
 
+The codebook's ``meta["args"]`` records the arguments that decide it (with SHA-256
+digests of the wav.scp and of a local upstream checkpoint): a re-run with the same
+record skips the work ("already fitted with these arguments - skipping"); one with
+other arguments or changed inputs refits. ``--config`` takes the upstream from a
+training config (``frontend_conf.upstreams[0]``), so the codebook is fitted on the
+upstream the ``units`` view will run.
+
 Usage::
 
     python -m espnet2_ext.bin.fit_units --wav_scp dump/raw/train/wav.scp \\
         --upstream hubert_local --path_or_url exp/upstream/hubert.pt \\
         --layer 6 --num_units 500 --output exp/units/hubert_l6_km500.pt
+    python -m espnet2_ext.bin.fit_units --wav_scp dump/raw/train/wav.scp \
+        --config exp/configs/units.yaml --layer 3 --num_units 100 \
+        --output exp/units/km100_layer3.pt
 
 All hidden frames of the chosen utterances are held in memory before subsampling, so
 ``--max_utts`` bounds the memory used.
 """
 
 import argparse
+import hashlib
 import logging
 from pathlib import Path
-from typing import Iterator, List, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import numpy as np
 
@@ -29,6 +40,20 @@ from espnet2_ext.recipe.audio_io import read_audio
 from espnet2_ext.utils.log import setup_logging
 
 SAMPLE_RATE = 16000
+#: Arguments that decide the codebook, recorded in its meta["args"].
+FIT_ARGS = (
+    "upstream",
+    "path_or_url",
+    "layer",
+    "num_units",
+    "max_utts",
+    "max_frames",
+    "seed",
+    "batch_size",
+    "max_iter",
+    "n_init",
+)
+DEFAULT_UPSTREAM = "hubert_local"
 
 
 def get_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -39,7 +64,15 @@ def get_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("--wav_scp", type=Path, required=True, help="Kaldi wav.scp")
     parser.add_argument("--output", type=Path, required=True, help="codebook file")
     parser.add_argument(
-        "--upstream", default="hubert_local", help="s3prl upstream name"
+        "--config",
+        type=Path,
+        default=None,
+        help="training config: take the upstream from frontend_conf.upstreams[0]",
+    )
+    parser.add_argument(
+        "--upstream",
+        default=None,
+        help=f"s3prl upstream name (default {DEFAULT_UPSTREAM}; not with --config)",
     )
     parser.add_argument(
         "--path_or_url", default=None, help="checkpoint of *_local upstreams"
@@ -63,7 +96,64 @@ def get_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         default="INFO",
         choices=("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"),
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.config is not None:
+        if args.upstream is not None or args.path_or_url is not None:
+            parser.error("give either --config or --upstream/--path_or_url")
+        args.upstream, args.path_or_url = upstream_from_config(args.config)
+    elif args.upstream is None:
+        args.upstream = DEFAULT_UPSTREAM
+    return args
+
+
+def upstream_from_config(path: Path) -> Tuple[str, Optional[str]]:
+    """``(name, path_or_url)`` of a training config's ``frontend_conf.upstreams[0]``."""
+    import yaml
+
+    with open(path, encoding="utf-8") as f:
+        config = yaml.safe_load(f) or {}
+    upstreams = (config.get("frontend_conf") or {}).get("upstreams") or []
+    if not upstreams or "name" not in upstreams[0]:
+        raise ValueError(
+            f"config '{path}' has no frontend_conf.upstreams[0].name to fit units on"
+        )
+    first = upstreams[0]
+    return first["name"], first.get("path_or_url")
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def fit_record(args: argparse.Namespace) -> Dict[str, Any]:
+    """The arguments and input digests that decide a codebook (plain values)."""
+    record: Dict[str, Any] = {key: getattr(args, key) for key in FIT_ARGS}
+    record["wav_scp"] = str(args.wav_scp)
+    record["wav_scp_sha256"] = sha256_of(args.wav_scp)
+    local = args.path_or_url is not None and Path(args.path_or_url).is_file()
+    record["path_or_url_sha256"] = sha256_of(Path(args.path_or_url)) if local else None
+    return record
+
+
+def recorded_difference(output: Path, record: Dict[str, Any]) -> Optional[str]:
+    """None if ``output`` was fitted with ``record``, else what differs (logged)."""
+    from espnet2_ext.frontend.units import load_codebook
+
+    try:
+        _, meta = load_codebook(output)
+    except ValueError as e:
+        return f"unreadable: {e}"
+    old = meta.get("args")
+    if not isinstance(old, dict):
+        return "it records no arguments"
+    keys = sorted(set(old) | set(record))
+    diff = [f"{k}: {old.get(k)!r} -> {record.get(k)!r}" for k in keys]
+    diff = [d for k, d in zip(keys, diff) if old.get(k) != record.get(k)]
+    return "; ".join(diff) if diff else None
 
 
 def read_wav_scp(path: Path) -> List[Tuple[int, str, str]]:
@@ -168,15 +258,24 @@ def main(argv: Optional[List[str]] = None) -> Optional[Path]:
     """Fits and writes the codebook; returns its path (None when skipped)."""
     args = get_args(argv)
     setup_logging(args.log_level)
-    if args.output.exists() and not args.overwrite:
-        logging.info(f"{args.output} already exists - skipping (use --overwrite)")
-        return None
     if args.num_units < 1 or args.max_frames < args.num_units:
         raise ValueError(
             f"need 1 <= --num_units <= --max_frames; got {args.num_units} and "
             f"{args.max_frames}"
         )
     read_wav_scp(args.wav_scp)  # fail on a missing wav.scp before loading a model
+    record = fit_record(args)
+    if args.output.exists() and not args.overwrite:
+        difference = recorded_difference(args.output, record)
+        if difference is None:
+            logging.info(
+                f"{args.output} is already fitted with these arguments - skipping "
+                "(use --overwrite to refit)"
+            )
+            return None
+        logging.warning(
+            f"{args.output} was fitted otherwise ({difference}) - refitting"
+        )
 
     from espnet2_ext.frontend.units import fit_codebook, save_codebook
     from espnet2_ext.frontend.upstreams import load_upstream
@@ -220,6 +319,7 @@ def main(argv: Optional[List[str]] = None) -> Optional[Path]:
         num_frames=int(frames.shape[0]),
         num_frames_seen=int(total),
         wav_scp=str(args.wav_scp),
+        args=record,
     )
     save_codebook(args.output, centroids, meta)
     logging.info(f"wrote {args.output}")

@@ -172,6 +172,7 @@ class MultiViewFrontend(AbsFrontend):
             self.upstream.eval()
         if self.ssl_view == "units":  # unit ids of one layer of the first upstream
             self.units = UnitsView(output_dim=dim, **(units_conf or {}))
+            self.units.check_upstream(infos[0].num_layers, infos[0].dim)
             return infos[0].stride
         self.layer_fusion = MultiUpstreamLayerFusion(
             num_layers=[i.num_layers for i in infos],

@@ -257,6 +257,38 @@ class UnitsView(torch.nn.Module):
     def output_size(self) -> int:
         return self.output_dim
 
+    def check_upstream(self, num_layers: int, dim: int) -> None:
+        """Fails early unless the codebook fits an upstream's hidden states.
+
+        Called by the frontend right after the upstream is loaded, so a codebook fitted
+        on another upstream (or another layer count) stops the run at construction
+        instead of at the first batch.
+
+        Args:
+            num_layers: Hidden states the upstream returns (L).
+            dim: Their width D_u.
+
+        Raises:
+            ValueError: The layer is out of range or the widths differ (names the
+                codebook file and what it was fitted on).
+        """
+        fitted = (
+            f"(fitted on upstream={self.meta.get('upstream')!r}, "
+            f"path_or_url={self.meta.get('path_or_url')!r}, "
+            f"layer {self.meta.get('layer')})"
+        )
+        if not -num_layers <= self.layer < num_layers:
+            raise ValueError(
+                f"codebook '{self.codebook_path}': layer {self.layer} is out of range "
+                f"for an upstream with {num_layers} hidden states {fitted}"
+            )
+        if dim != self.dim:
+            raise ValueError(
+                f"codebook '{self.codebook_path}' has width {self.dim} but the "
+                f"upstream's hidden states have width {dim} {fitted}: refit it on "
+                "this upstream with 'python -m espnet2_ext.bin.fit_units'"
+            )
+
     def extra_repr(self) -> str:
         return (
             f"codebook={self.codebook_path!r}, layer={self.layer}, "

@@ -280,6 +280,22 @@ def test_fit_units_end_to_end(tmp_path, hubert_ckpt, caplog):
     centroids, meta = load_codebook(out)
     assert centroids.shape == (4, 32)
     frames_seen = 50 + 75 + 40  # (n - 1) // 320 + 1 per utterance
+    record = meta.pop("args")
+    assert record == dict(
+        upstream="hubert_local",
+        path_or_url=str(hubert_ckpt),
+        layer=-1,  # as given
+        num_units=4,
+        max_utts=None,
+        max_frames=100,
+        seed=5,
+        batch_size=10000,
+        max_iter=100,
+        n_init=2,
+        wav_scp=str(scp),
+        wav_scp_sha256=fit_units.sha256_of(scp),
+        path_or_url_sha256=fit_units.sha256_of(hubert_ckpt),
+    )
     assert meta == dict(
         upstream="hubert_local",
         path_or_url=str(hubert_ckpt),
@@ -324,3 +340,129 @@ def test_fit_units_input_errors(tmp_path, hubert_ckpt):
     with pytest.raises(ValueError, match=r"wav\.scp:2 .*broken\.wav"):
         fit_units.main(["--wav_scp", str(scp), "--output", out] + base)
     assert not (tmp_path / "km.pt").exists()
+
+
+# ------------------------------------------------- fit_units: the arguments record
+def _fit_argv(scp, out, hubert_ckpt, *extra):
+    return [
+        "--wav_scp", str(scp), "--output", str(out),
+        "--upstream", "hubert_local", "--path_or_url", str(hubert_ckpt),
+        "--layer", "1", "--num_units", "3", "--max_frames", "60",
+        "--n_init", "1", "--seed", "2", *extra,
+    ]  # fmt: skip
+
+
+def test_fit_units_skips_only_with_the_same_arguments_and_inputs(
+    tmp_path, hubert_ckpt, caplog
+):
+    scp = write_scp(tmp_path / "data", [0.6, 0.7])
+    out = tmp_path / "km.pt"
+    argv = _fit_argv(scp, out, hubert_ckpt)
+    assert fit_units.main(argv) == out
+    record = load_codebook(out)[1]["args"]
+    assert record["num_units"] == 3 and record["layer"] == 1 and record["seed"] == 2
+    assert record["wav_scp"] == str(scp) and len(record["wav_scp_sha256"]) == 64
+    assert record["path_or_url_sha256"] == fit_units.sha256_of(hubert_ckpt)
+    with caplog.at_level(logging.INFO):
+        assert fit_units.main(argv) is None
+    assert "already fitted with these arguments - skipping" in caplog.text
+    # another argument refits, and says which one changed
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        assert fit_units.main(_fit_argv(scp, out, hubert_ckpt, "--seed", "3")) == out
+    assert "seed: 2 -> 3" in caplog.text and "refitting" in caplog.text
+    # so does a changed wav.scp with the same path
+    write_scp(tmp_path / "data", [0.6, 0.7, 0.5])
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        assert fit_units.main(_fit_argv(scp, out, hubert_ckpt, "--seed", "3")) == out
+    assert "wav_scp_sha256" in caplog.text
+
+
+def test_fit_units_takes_the_upstream_from_a_training_config(tmp_path, hubert_ckpt):
+    scp = write_scp(tmp_path / "data", [0.6, 0.7])
+    config = tmp_path / "units.yaml"
+    config.write_text(
+        "frontend_conf:\n  upstreams:\n  - name: hubert_local\n"
+        f"    path_or_url: {hubert_ckpt}\n  ssl_view: units\n"
+    )
+    args = fit_units.get_args(["--wav_scp", str(scp), "--output", "x", "--layer", "1"])
+    assert (args.upstream, args.path_or_url) == ("hubert_local", None)
+    args = fit_units.get_args(
+        [
+            "--wav_scp",
+            str(scp),
+            "--output",
+            "x",
+            "--layer",
+            "1",
+            "--config",
+            str(config),
+        ]
+    )
+    assert (args.upstream, args.path_or_url) == ("hubert_local", str(hubert_ckpt))
+    with pytest.raises(SystemExit):
+        fit_units.get_args(
+            ["--wav_scp", "s", "--output", "x", "--layer", "1"]
+            + ["--config", str(config), "--upstream", "wavlm_local"]
+        )
+    config.write_text("frontend_conf: {fusion: fbank}\n")
+    with pytest.raises(ValueError, match="units.yaml.*upstreams"):
+        fit_units.get_args(
+            ["--wav_scp", "s", "--output", "x", "--layer", "1", "--config", str(config)]
+        )
+
+
+# ------------------------------------------- the units path through the frontend
+def test_units_path_end_to_end_reproduces_its_assignment(tmp_path, hubert_ckpt):
+    """fit_units -> codebook -> multiview frontend: same seed, same units."""
+    from espnet2_ext.frontend.multiview import MultiViewFrontend
+    from espnet2_ext.frontend.upstreams import load_upstream
+
+    scp = write_scp(tmp_path / "data", [0.8, 1.2])
+    a, b = tmp_path / "a.pt", tmp_path / "b.pt"
+    assert fit_units.main(_fit_argv(scp, a, hubert_ckpt)) == a
+    torch.manual_seed(123)  # the global RNG must not matter
+    assert fit_units.main(_fit_argv(scp, b, hubert_ckpt)) == b
+    ca, cb = load_codebook(a)[0], load_codebook(b)[0]
+    assert torch.equal(ca, cb)
+
+    upstream = {"name": "hubert_local", "path_or_url": str(hubert_ckpt)}
+    conf = dict(upstreams=[upstream], ssl_view="units", fusion="ssl", dim=8)
+    fa = MultiViewFrontend(units_conf={"codebook": str(a)}, **conf).eval()
+    fb = MultiViewFrontend(units_conf={"codebook": str(b)}, **conf).eval()
+    wav = torch.from_numpy(soundfile.read(tmp_path / "data" / "utt1.wav")[0]).float()
+    speech, lengths = wav[None], torch.tensor([wav.numel()])
+    hs = load_upstream(upstream).eval()(speech, lengths)[0]
+    expected = assign_units(hs[1], ca)  # layer 1, as fitted
+    stacks, lens = fa._ssl_layers(speech, lengths)  # what forward quantises
+    ids_a = fa.units.units(stacks[0], lens)
+    assert ids_a.shape == (1, (wav.numel() - 1) // 320 + 1)
+    assert torch.equal(ids_a, expected)
+    assert len(torch.unique(ids_a)) > 1  # a codebook that maps all frames to one unit
+    assert torch.equal(fb.units.units(fb._ssl_layers(speech, lengths)[0][0]), ids_a)
+    out, out_lens = fa(speech, lengths)
+    assert out.shape == (1, ids_a.size(1), 8) and out_lens.tolist() == [ids_a.size(1)]
+
+
+def test_codebook_of_the_wrong_width_fails_at_construction_naming_it(
+    tmp_path, hubert_ckpt
+):
+    from espnet2_ext.frontend.multiview import MultiViewFrontend
+
+    path, _ = write_codebook(tmp_path / "km_for_another_upstream.pt", dim=16)
+    conf = dict(
+        upstreams=[{"name": "hubert_local", "path_or_url": str(hubert_ckpt)}],
+        ssl_view="units",
+        fusion="ssl",
+        dim=8,
+    )
+    with pytest.raises(ValueError) as err:
+        MultiViewFrontend(units_conf={"codebook": str(path)}, **conf)
+    message = str(err.value)
+    assert "km_for_another_upstream.pt" in message
+    assert "width 16" in message and "width 32" in message
+    assert len(message.splitlines()) == 1
+    path, _ = write_codebook(tmp_path / "km_layer7.pt", dim=32, layer=7)
+    with pytest.raises(ValueError, match=r"km_layer7\.pt.*layer 7 .* 3 hidden states"):
+        MultiViewFrontend(units_conf={"codebook": str(path)}, **conf)

@@ -8,7 +8,7 @@
 #   ./run.sh --models gsgn_drop --max_epoch 3
 set -euo pipefail
 
-models="fbank_only ssl_only gsgn_drop"  # any of fbank_only ssl_only gsgn gsgn_drop concat
+models="fbank_only ssl_only gsgn_drop"  # rows of local/model_config.sh but units
 stage=1
 stop_stage=13
 nj=2
