@@ -164,10 +164,16 @@ def build_ssl_speech(
     logger.info(
         f"done in {seconds:.1f} s: "
         + ", ".join(
-            f"{s} {v['utterances']} utts / {v['hours']:.2f} h" for s, v in summary.items()
+            f"{s} {v['utterances']} utts / {v['hours']:.2f} h"
+            for s, v in summary.items()
         )
     )
-    return {"skipped": False, "outdir": str(outdir), "splits": summary, "seconds": seconds}
+    return {
+        "skipped": False,
+        "outdir": str(outdir),
+        "splits": summary,
+        "seconds": seconds,
+    }
 
 
 def get_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
