@@ -93,7 +93,7 @@ class HubertTrainConfig:
 
     preset: str = "mini"
     num_clusters: int = 100
-    kmeans_frames: int = 100000
+    kmeans_frames: int = 50000
     pretrain_epochs: int = 6
     pretrain_lr: float = 1e-3
     finetune_epochs: int = 4

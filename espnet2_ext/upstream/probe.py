@@ -16,6 +16,7 @@ sentences spoken by held-out voices. Prints ``layer | PER`` and writes the JSON.
 """
 
 import argparse
+import hashlib
 import json
 import logging
 import time
@@ -184,11 +185,28 @@ def get_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def _inputs_digest(args: argparse.Namespace) -> str:
+    """Hash of what the probe result depends on: checkpoint, data lists, settings."""
+    h = hashlib.sha256(args.upstream.read_bytes())
+    for d in (args.train_dir, args.test_dir):
+        for name in ("wav.scp", "text"):
+            h.update((d / name).read_bytes())
+    h.update(repr((args.max_train_utts, args.epochs, args.lr, args.seed)).encode())
+    return h.hexdigest()
+
+
 def main(argv=None) -> None:
     args = get_args(argv)
     setup_logging()
     if args.threads:
         torch.set_num_threads(args.threads)
+    digest = _inputs_digest(args)
+    if args.out_json.exists():
+        old = json.loads(args.out_json.read_text(encoding="utf-8"))
+        if old.get("inputs_sha256") == digest:
+            logger.info(f"{args.out_json} is up to date - skipping")
+            print(old["table"])
+            return
     result = run_probe(
         args.upstream,
         args.train_dir,
@@ -199,7 +217,7 @@ def main(argv=None) -> None:
         args.seed,
     )
     table = format_table(result["per"])
-    result["table"] = table
+    result.update(table=table, inputs_sha256=digest)
     write_text_atomic(args.out_json, json.dumps(result, indent=2) + "\n")
     print(table)
     print(f"({result['seconds']} s; {args.out_json})")
