@@ -148,7 +148,6 @@ def frame_labels(
     Returns:
         Labels (model_frames(S_i),) int64 per utterance.
     """
-    out = []
     from threadpoolctl import threadpool_limits
 
     rows = [to_model_rate(f, n) for f, n in zip(features, num_samples)]

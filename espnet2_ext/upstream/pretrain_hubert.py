@@ -5,7 +5,7 @@ Usage::
 
     python -m espnet2_ext.upstream.pretrain_hubert --data_dir data/ssl_speech/train \\
         --out exp/upstream/hubert_mini_trained.pt [--preset mini] \\
-        [--pretrain_epochs 6] [--finetune_epochs 4] [--num_clusters 100] [--seed 0]
+        [--pretrain_epochs 2] [--finetune_epochs 3] [--num_clusters 100] [--seed 0]
 
     # frontend_conf: {upstreams: [{name: hubert_local,
     #                              path_or_url: exp/upstream/hubert_mini_trained.pt}]}
@@ -45,6 +45,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
+from tqdm import tqdm
 
 from espnet2_ext.upstream import mfcc_targets, phonemes
 from espnet2_ext.upstream.ctc import error_rate, greedy_decode
@@ -94,12 +95,12 @@ class HubertTrainConfig:
     preset: str = "mini"
     num_clusters: int = 100
     kmeans_frames: int = 50000
-    pretrain_epochs: int = 6
+    pretrain_epochs: int = 2
     pretrain_lr: float = 1e-3
-    finetune_epochs: int = 4
-    finetune_lr: float = 1e-3
+    finetune_epochs: int = 3
+    finetune_lr: float = 2e-3
     finetune_mask_prob: float = 0.3
-    batch_seconds: float = 60.0
+    batch_seconds: float = 30.0
     warmup: float = 0.1
     seed: int = 0
 
@@ -193,7 +194,8 @@ class _Trainer:
             for m in modules:
                 m.train()
             sums = np.zeros(3)
-            for i, b in enumerate(order):
+            bar = tqdm(order, desc=f"{stage} {epoch + 1}", leave=False, mininterval=5)
+            for i, b in enumerate(bar):
                 for g in optim.param_groups:
                     g["lr"] = _lr(epoch * len(order) + i, total, lr, self.config.warmup)
                 loss, acc, n = step_fn(self.batches[b], gen)
@@ -423,6 +425,7 @@ def get_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> None:
     args = get_args(argv)
     setup_logging()
+    logging.getLogger("s3prl").setLevel(logging.WARNING)  # its config dumps
     if args.threads:
         torch.set_num_threads(args.threads)
     config = HubertTrainConfig(

@@ -2,7 +2,8 @@
 
 Usage::
 
-    python -m espnet2_ext.upstream.probe --upstream exp/upstream/hubert_mini_trained.pt \\
+    python -m espnet2_ext.upstream.probe \\
+        --upstream exp/upstream/hubert_mini_trained.pt \\
         --train_dir data/ssl_speech/train --test_dir data/ssl_speech/test \\
         --out_json exp/upstream/probe.json [--max_train_utts 400] [--epochs 30]
 
@@ -173,7 +174,9 @@ def get_args(argv=None) -> argparse.Namespace:
         description=__doc__.split("\n\n")[0],
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--upstream", type=Path, required=True, help="hubert_local ckpt")
+    parser.add_argument(
+        "--upstream", type=Path, required=True, help="hubert_local ckpt"
+    )
     parser.add_argument("--train_dir", type=Path, required=True)
     parser.add_argument("--test_dir", type=Path, required=True)
     parser.add_argument("--out_json", type=Path, required=True)
@@ -198,6 +201,7 @@ def _inputs_digest(args: argparse.Namespace) -> str:
 def main(argv=None) -> None:
     args = get_args(argv)
     setup_logging()
+    logging.getLogger("s3prl").setLevel(logging.WARNING)  # its config dumps
     if args.threads:
         torch.set_num_threads(args.threads)
     digest = _inputs_digest(args)

@@ -23,7 +23,9 @@ def tiny_speech_dir(tmp_path_factory):
         t = np.arange(n) / 16000
         f0 = 120 + 40 * np.sin(2 * np.pi * (0.5 + i) * t)
         x = sum(np.sin(2 * np.pi * k * np.cumsum(f0) / 16000) / k for k in (1, 2, 3))
-        x = 0.2 * x * (0.5 + 0.5 * np.sin(2 * np.pi * 3 * t)) + 0.01 * rng.normal(size=n)
+        x = 0.2 * x * (0.5 + 0.5 * np.sin(2 * np.pi * 3 * t)) + 0.01 * rng.normal(
+            size=n
+        )
         path = d / f"utt{i}.wav"
         soundfile.write(path, x.astype(np.float32), 16000, subtype="PCM_16")
         scp.append(f"utt{i} {path}")

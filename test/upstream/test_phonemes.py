@@ -1,5 +1,7 @@
 """espeak-ng phonemes, the inventory and the PER arithmetic."""
 
+import torch
+
 from espnet2_ext.upstream.ctc import edit_distance, error_rate, greedy_decode
 from espnet2_ext.upstream.phonemes import (
     BLANK,
@@ -8,8 +10,6 @@ from espnet2_ext.upstream.phonemes import (
     parse_espeak,
     phonemize,
 )
-
-import torch
 
 
 def test_golden_phonemes():
@@ -20,7 +20,16 @@ def test_golden_phonemes():
 
 def test_parse_drops_stress_and_pauses():
     assert parse_espeak("h @ l 'oU  _:  ,E n\nw 3: l d\n") == [
-        "h", "@", "l", "oU", "E", "n", "w", "3:", "l", "d"
+        "h",
+        "@",
+        "l",
+        "oU",
+        "E",
+        "n",
+        "w",
+        "3:",
+        "l",
+        "d",
     ]
 
 

@@ -59,7 +59,12 @@ def trained(tiny_speech_dir, tmp_path_factory):
 def test_saved_in_s3prl_format_and_copied(trained):
     root, out, final = trained
     state = torch.load(out)
-    assert set(state) == {"task_cfg", "model_cfg", "model_weight", "dictionaries_symbols"}
+    assert set(state) == {
+        "task_cfg",
+        "model_cfg",
+        "model_weight",
+        "dictionaries_symbols",
+    }
     assert state["dictionaries_symbols"] == [[str(i) for i in range(8)]]
     assert final.parent.parent == root / "upstream" and final.name == "hubert.pt"
     assert out.read_bytes() == final.read_bytes()
@@ -108,11 +113,15 @@ def test_interrupted_run_resumes_to_the_same_weights(
 
     monkeypatch.setattr(pretrain_hubert, "masked_prediction_loss", dies_in_epoch_two)
     with pytest.raises(KeyboardInterrupt):
-        train_hubert(tiny_speech_dir, tmp_path / "c.pt", HubertTrainConfig(**TINY), root=tmp_path)
+        train_hubert(
+            tiny_speech_dir, tmp_path / "c.pt", HubertTrainConfig(**TINY), root=tmp_path
+        )
     state_file = next(tmp_path.glob("upstream/*/work/state.pt"))
     assert torch.load(state_file, weights_only=False)["epoch"] == 1
     monkeypatch.setattr(pretrain_hubert, "masked_prediction_loss", real)
-    train_hubert(tiny_speech_dir, tmp_path / "c.pt", HubertTrainConfig(**TINY), root=tmp_path)
+    train_hubert(
+        tiny_speech_dir, tmp_path / "c.pt", HubertTrainConfig(**TINY), root=tmp_path
+    )
     a, c = _weights(out), _weights(tmp_path / "c.pt")
     assert all(torch.equal(a[k], c[k]) for k in a)
 
@@ -149,5 +158,7 @@ def test_corrupt_checkpoints_give_one_clear_error(trained, tmp_path):
     del state["model_cfg"]
     no_cfg = tmp_path / "no_cfg.pt"
     torch.save(state, no_cfg)
-    with pytest.raises(CheckpointError, match=r"no_cfg.pt.*\['model_cfg'\] are missing"):
+    with pytest.raises(
+        CheckpointError, match=r"no_cfg.pt.*\['model_cfg'\] are missing"
+    ):
         load_upstream({"name": "hubert_local", "path_or_url": str(no_cfg)})
