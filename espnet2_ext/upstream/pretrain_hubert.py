@@ -86,7 +86,10 @@ class HubertTrainConfig:
         finetune_lr: Peak learning rate of fine-tuning.
         finetune_mask_prob: ``mask_prob`` while fine-tuning (pre-training uses the
             config's, HuBERT's 0.65).
-        batch_seconds: Audio per batch (longest utterance x batch size), seconds.
+        batch_seconds: Audio per pre-training batch (longest utterance x batch
+            size), seconds.
+        finetune_batch_seconds: Audio per fine-tuning batch; smaller, as CTC needs
+            many updates to leave its all-blank start.
         warmup: Fraction of each stage's steps with a linearly rising rate (then
             linear decay to 0).
         seed: Seed of the weights, k-means, batches, crops, masks and dropout.
@@ -101,6 +104,7 @@ class HubertTrainConfig:
     finetune_lr: float = 2e-3
     finetune_mask_prob: float = 0.3
     batch_seconds: float = 30.0
+    finetune_batch_seconds: float = 8.0
     warmup: float = 0.1
     seed: int = 0
 
@@ -155,10 +159,8 @@ class _Trainer:
 
     def __init__(self, config: HubertTrainConfig, work: Path, lengths: List[int]):
         self.config = config
+        self.lengths = lengths
         self.state_path = work / "state.pt"
-        self.batches = length_batches(
-            lengths, int(config.batch_seconds * 16000), config.seed
-        )
         self.state: Optional[Dict] = None
         if self.state_path.exists():
             self.state = torch.load(self.state_path, weights_only=False)
@@ -175,10 +177,14 @@ class _Trainer:
         step_fn: Callable,
         epochs: int,
         lr: float,
+        batch_seconds: float,
         evaluate: Optional[Callable[[], Tuple[str, float]]] = None,
     ) -> None:
         """Trains ``epochs`` epochs of ``step_fn(batch indices, generator)``, which
         returns ``(loss, accuracy, count)``; skips the epochs the state has done."""
+        batches = length_batches(
+            self.lengths, int(batch_seconds * 16000), self.config.seed
+        )
         modules = [model] + ([] if head is None else [head])
         params = [p for m in modules for p in m.parameters() if p.requires_grad]
         optim = torch.optim.Adam(params, lr=lr, betas=(0.9, 0.98), eps=1e-6)
@@ -186,11 +192,11 @@ class _Trainer:
         if self.state is not None and self.state["stage"] == stage:
             optim.load_state_dict(self.state["optim"])
             start_epoch = self.state["epoch"]
-        total = epochs * len(self.batches)
+        total = epochs * len(batches)
         t0 = time.time()
         for epoch in range(start_epoch, epochs):
             gen = _seed_epoch(self.config.seed, stage, epoch)
-            order = torch.randperm(len(self.batches), generator=gen).tolist()
+            order = torch.randperm(len(batches), generator=gen).tolist()
             for m in modules:
                 m.train()
             sums = np.zeros(3)
@@ -198,7 +204,7 @@ class _Trainer:
             for i, b in enumerate(bar):
                 for g in optim.param_groups:
                     g["lr"] = _lr(epoch * len(order) + i, total, lr, self.config.warmup)
-                loss, acc, n = step_fn(self.batches[b], gen)
+                loss, acc, n = step_fn(batches[b], gen)
                 optim.zero_grad()
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(params, 10.0)
@@ -321,6 +327,7 @@ def _train(data_dir: Path, cache: Path, config: HubertTrainConfig) -> None:
             pretrain_step,
             config.pretrain_epochs,
             config.pretrain_lr,
+            config.batch_seconds,
         )
 
     # 2. fine-tuning: CTC on phonemes, the CNN frozen
@@ -354,6 +361,7 @@ def _train(data_dir: Path, cache: Path, config: HubertTrainConfig) -> None:
             finetune_step,
             config.finetune_epochs,
             config.finetune_lr,
+            config.finetune_batch_seconds,
             evaluate,
         )
         model.mask_prob = pretrain_mask_prob

@@ -14,7 +14,7 @@ set -euo pipefail
 ssl_dir=data/ssl_speech
 out=exp/upstream/hubert_mini_trained.pt
 exclude_text=       # space-separated Kaldi text files whose sentences are never spoken
-max_sentences=      # empty: every catalog sentence
+max_sentences=560   # empty: every catalog sentence (1186)
 heldout_sentences=80
 train_reps=1
 preset=mini
