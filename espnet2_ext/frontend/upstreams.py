@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from espnet2_ext.utils.deps import require
+from espnet2_ext.utils.ssl_checkpoint import validate_converted_checkpoint
 
 #: Keys an upstream dict may hold (passed to ``s3prl.nn.S3PRLUpstream``).
 UPSTREAM_KEYS = ("name", "path_or_url", "normalize", "extra_conf")
@@ -56,7 +57,13 @@ def check_upstream_spec(spec: dict) -> dict:
 
 
 def load_upstream(spec: dict) -> torch.nn.Module:
-    """Builds ``s3prl.nn.S3PRLUpstream`` from a config dict; keeps the caller's RNG."""
+    """Builds ``s3prl.nn.S3PRLUpstream`` from a config dict; keeps the caller's RNG.
+
+    Raises:
+        ValueError: bad spec or unknown name.
+        espnet2_ext.utils.ssl_checkpoint.CheckpointError: a ``*_local`` checkpoint
+            that is unreadable or lacks a key its loader needs (names the file).
+    """
     spec = check_upstream_spec(spec)
     s3prl_nn = require(
         "s3prl.nn", "pip install espnet-s3prl", "the SSL view of the multiview frontend"
@@ -67,6 +74,9 @@ def load_upstream(spec: dict) -> torch.nn.Module:
             f"unknown s3prl upstream '{spec['name']}'; local checkpoints load with "
             "'hubert_local' / 'wav2vec2_local' / 'wavlm_local' and path_or_url"
         )
+    if spec["path_or_url"] is not None and spec["name"].endswith("_local"):
+        # one clear error naming the file instead of s3prl's zip/KeyError
+        validate_converted_checkpoint(spec["path_or_url"], spec["name"])
     with preserved_rng():
         return s3prl_nn.S3PRLUpstream(
             spec["name"],

@@ -23,9 +23,11 @@ import argparse
 import dataclasses
 import logging
 from pathlib import Path
-from typing import Dict, Optional, Union
+from typing import Dict, List, Optional, Union
 
 import torch
+
+from espnet2_ext.utils.atomic import atomic_path
 
 # Same kernel/stride sequence as HuBERT/wav2vec2 Base: total stride 5*2*2*2*2*2*2 = 320.
 _CONV_LAYERS = "[({c}, 10, 5)] + [({c}, 3, 2)] * 4 + [({c}, 2, 2)] * 2"
@@ -82,6 +84,64 @@ def _resolve_size(
     return size
 
 
+def hubert_configs(
+    preset: Optional[str] = None,
+    num_layers: Optional[int] = None,
+    dim: Optional[int] = None,
+):
+    """s3prl's ``HubertConfig`` and ``HubertPretrainingConfig`` of a named size.
+
+    Labels are at the model's frame rate (50 Hz); every other field (masking,
+    dropout, ``logit_temp``) keeps s3prl/fairseq's HuBERT default.
+
+    Args:
+        preset: One of :data:`PRESETS` (default ``tiny``).
+        num_layers: Overrides the preset's transformer layers.
+        dim: Overrides the preset's width.
+
+    Returns:
+        ``(model_cfg, task_cfg)``.
+    """
+    _require_s3prl()
+    from s3prl.upstream.hubert.hubert_model import HubertConfig, HubertPretrainingConfig
+
+    size = _resolve_size(preset, num_layers, dim)
+    model_cfg = HubertConfig(
+        label_rate=50.0, final_dim=max(8, size["dim"] // 4), **_encoder_kwargs(**size)
+    )
+    task_cfg = HubertPretrainingConfig(
+        label_rate=50.0, sample_rate=16000, normalize=False
+    )
+    return model_cfg, task_cfg
+
+
+def build_hubert(model_cfg, task_cfg, symbols: List[List[str]], seed: int):
+    """s3prl's ``HubertModel`` with weights drawn from ``seed`` (global RNG kept).
+
+    Args:
+        model_cfg: ``HubertConfig``.
+        task_cfg: ``HubertPretrainingConfig``.
+        symbols: One list of label symbols per target set (sizes the label
+            embeddings).
+        seed: Seed of the initial weights.
+    """
+    from s3prl.upstream.hubert.hubert_model import HubertModel
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return HubertModel(model_cfg, task_cfg, symbols)
+
+
+def hubert_state(model, model_cfg, task_cfg, symbols: List[List[str]]) -> dict:
+    """The dict s3prl's HuBERT converter writes (what ``hubert_local`` loads)."""
+    return dict(
+        task_cfg=dataclasses.asdict(task_cfg),
+        model_cfg=dataclasses.asdict(model_cfg),
+        model_weight={k: v.detach().clone() for k, v in model.state_dict().items()},
+        dictionaries_symbols=[list(s) for s in symbols],
+    )
+
+
 def write_dummy_hubert(
     path: Union[str, Path],
     num_layers: Optional[int] = None,
@@ -102,31 +162,10 @@ def write_dummy_hubert(
     Returns:
         The path written.
     """
-    _require_s3prl()
-    from s3prl.upstream.hubert.hubert_model import (
-        HubertConfig,
-        HubertModel,
-        HubertPretrainingConfig,
-    )
-
-    size = _resolve_size(preset, num_layers, dim)
-    model_cfg = HubertConfig(
-        label_rate=50.0, final_dim=max(8, size["dim"] // 4), **_encoder_kwargs(**size)
-    )
-    task_cfg = HubertPretrainingConfig(
-        label_rate=50.0, sample_rate=16000, normalize=False
-    )
+    model_cfg, task_cfg = hubert_configs(preset, num_layers, dim)
     symbols = [[str(i) for i in range(4)]]
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = HubertModel(model_cfg, task_cfg, symbols)
-    state = dict(
-        task_cfg=dataclasses.asdict(task_cfg),
-        model_cfg=dataclasses.asdict(model_cfg),
-        model_weight=model.state_dict(),
-        dictionaries_symbols=symbols,
-    )
-    return _save(state, path)
+    model = build_hubert(model_cfg, task_cfg, symbols, seed)
+    return save_checkpoint(hubert_state(model, model_cfg, task_cfg, symbols), path)
 
 
 def write_dummy_wav2vec2(
@@ -163,15 +202,14 @@ def write_dummy_wav2vec2(
         model_cfg=dataclasses.asdict(model_cfg),
         model_weight=model.state_dict(),
     )
-    return _save(state, path)
+    return save_checkpoint(state, path)
 
 
-def _save(state: dict, path: Union[str, Path]) -> Path:
+def save_checkpoint(state: dict, path: Union[str, Path]) -> Path:
+    """Saves ``state`` with ``torch.save`` atomically (never a half-written file)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(state, tmp)
-    tmp.replace(path)  # never leave a half-written checkpoint behind
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
     return path
 
 

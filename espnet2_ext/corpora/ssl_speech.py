@@ -1,0 +1,218 @@
+"""Builds ``ssl_speech``: synthetic English speech for training an SSL upstream.
+
+Usage::
+
+    python -m espnet2_ext.corpora.ssl_speech --outdir data/ssl_speech \\
+        [--max_sentences N] [--heldout_sentences 80] [--seed 0] [--nj 2] \\
+        [--exclude_text data/corpus/train/text.en ...] [--download_dir downloads]
+
+The text is every English sentence of the gettext catalogs of
+:data:`~espnet2_ext.corpora.gettext_pairs.DEFAULT_SOURCES`, translated or not
+(:func:`~espnet2_ext.corpora.gettext_pairs.load_english`), minus any sentence of the
+``--exclude_text`` files (Kaldi ``text``: the ST corpus, so that the SSL speech never
+says an ST sentence). ``train`` is spoken by
+:data:`~espnet2_ext.corpora.tts.TRAIN_VOICES` only; ``test`` (other sentences) only by
+:data:`~espnet2_ext.corpora.tts.HELDOUT_VOICES`, for probing. Planning, synthesis
+(resumable, atomic wav writes) and the Kaldi files are those of
+:mod:`espnet2_ext.corpora.mini_st`.
+
+Writes (under ``--outdir``)::
+
+    build_args.json                 what the build depends on (written first)
+    wav/<spk>/<spk>-<sentid>.wav    16 kHz mono PCM16
+    {train,test}/wav.scp            <utt> <absolute wav path>
+    {train,test}/text               <utt> <English, as spoken> (also as text.en)
+    {train,test}/utt2spk, spk2utt
+    .done                           written last
+"""
+
+import argparse
+import hashlib
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+from espnet2_ext.corpora.gettext_pairs import (
+    DEFAULT_SOURCES,
+    CatalogSource,
+    Pair,
+    load_english,
+)
+from espnet2_ext.corpora.mini_st import (
+    DEFAULT_VOICES,
+    BuildArgsError,
+    MiniSTConfig,
+    _check_previous,
+    plan_utterances,
+    split_pairs,
+    synthesize_all,
+    write_split,
+)
+from espnet2_ext.corpora.tts import ensure_tools
+from espnet2_ext.utils.atomic import write_text_atomic
+from espnet2_ext.utils.deps import MissingDependencyError
+from espnet2_ext.utils.log import setup_logging
+
+logger = logging.getLogger(__name__)
+
+#: Folders written: SSL training speech and the held-out-voice probe set.
+OUT_SPLITS = ("train", "test")
+
+
+def read_text_sentences(paths: Sequence[Path]) -> set:
+    """The sentences (second field onwards) of Kaldi ``text`` files."""
+    out = set()
+    for path in paths:
+        for line in Path(path).read_text(encoding="utf-8").splitlines():
+            parts = line.split(maxsplit=1)
+            if len(parts) == 2:
+                out.add(" ".join(parts[1].split()))
+    return out
+
+
+def build_ssl_speech(
+    outdir,
+    max_sentences: Optional[int] = None,
+    heldout_sentences: int = 80,
+    train_reps: int = 1,
+    heldout_reps: int = 2,
+    seed: int = 0,
+    nj: int = 2,
+    exclude_text: Sequence[Path] = (),
+    download_dir="downloads",
+    overwrite: bool = False,
+    sentences: Optional[Sequence[str]] = None,
+    sources: Sequence[CatalogSource] = DEFAULT_SOURCES,
+) -> Dict:
+    """Builds (or resumes, or skips) the SSL speech in ``outdir``.
+
+    Args:
+        outdir: Output folder.
+        max_sentences: Distinct sentences used, held-out ones included (None: all).
+        heldout_sentences: Sentences of ``test`` (held-out voices).
+        train_reps: Train voices per train sentence.
+        heldout_reps: Held-out voices per test sentence.
+        seed: Seed of the split and of the voice/speed/pitch draws.
+        nj: Synthesis processes.
+        exclude_text: Kaldi ``text`` files whose sentences must not be spoken.
+        download_dir: Wheel cache folder.
+        overwrite: Delete a previous build first.
+        sentences: English to use instead of the catalogs (tests).
+        sources: Catalogs read when ``sentences`` is None.
+
+    Returns:
+        ``skipped``, ``outdir``, per split ``utterances`` and ``hours``, ``seconds``.
+    """
+    start = time.time()
+    outdir = Path(outdir).absolute()
+    excluded = read_text_sentences(exclude_text)
+    config = MiniSTConfig(
+        seed=seed,
+        max_pairs=max_sentences,
+        dev_sentences=0,
+        test_sentences=heldout_sentences,
+        train_reps=train_reps,
+        eval_reps=heldout_reps,
+    )
+    if sentences is None:
+        text_source = [s.spec for s in sources]
+    else:
+        digest = hashlib.sha1("\n".join(sentences).encode()).hexdigest()
+        text_source = f"injected:{len(sentences)}:{digest}"
+    record = {
+        "config": config.to_dict(),
+        "text": text_source,
+        "excluded": hashlib.sha1("\n".join(sorted(excluded)).encode()).hexdigest(),
+        "voices": {s: [v.to_dict() for v in DEFAULT_VOICES[s]] for s in OUT_SPLITS},
+    }
+    state = _check_previous(outdir, record, overwrite)
+    if state == "done":
+        logger.info(f"{outdir} is already built with these arguments - skipping")
+        return {"skipped": True, "outdir": str(outdir), "seconds": time.time() - start}
+    ensure_tools(sorted({v.engine for s in OUT_SPLITS for v in DEFAULT_VOICES[s]}))
+    if sentences is None:
+        pairs, _ = load_english(sources, download_dir)
+    else:
+        pairs = [Pair(en, {}) for en in sorted(set(sentences))]
+    kept = [p for p in pairs if p.en not in excluded]
+    logger.info(
+        f"{len(pairs)} English sentences, {len(pairs) - len(kept)} excluded "
+        f"(in {len(exclude_text)} --exclude_text files)"
+    )
+    splits = split_pairs(kept, 0, heldout_sentences, seed, max_sentences)
+    utts = plan_utterances(splits, config, DEFAULT_VOICES)
+    outdir.mkdir(parents=True, exist_ok=True)
+    if state == "new":
+        write_text_atomic(
+            outdir / "build_args.json", json.dumps(record, indent=2, sort_keys=True)
+        )
+    durations = synthesize_all(utts, outdir, nj)
+    summary = {}
+    for split in OUT_SPLITS:
+        su = [u for u in utts if u.split == split]
+        write_split(outdir, split, su, [])
+        text = (outdir / split / "text.en").read_text(encoding="utf-8")
+        write_text_atomic(outdir / split / "text", text)
+        summary[split] = dict(
+            utterances=len(su), hours=sum(durations[u.utt] for u in su) / 3600
+        )
+    write_text_atomic(outdir / ".done", "")
+    seconds = time.time() - start
+    logger.info(
+        f"done in {seconds:.1f} s: "
+        + ", ".join(
+            f"{s} {v['utterances']} utts / {v['hours']:.2f} h"
+            for s, v in summary.items()
+        )
+    )
+    return {
+        "skipped": False,
+        "outdir": str(outdir),
+        "splits": summary,
+        "seconds": seconds,
+    }
+
+
+def get_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--outdir", required=True)
+    parser.add_argument("--max_sentences", type=int, default=None)
+    parser.add_argument("--heldout_sentences", type=int, default=80)
+    parser.add_argument("--train_reps", type=int, default=1)
+    parser.add_argument("--heldout_reps", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--nj", type=int, default=2)
+    parser.add_argument("--exclude_text", type=Path, nargs="*", default=[])
+    parser.add_argument("--download_dir", default="downloads")
+    parser.add_argument("--overwrite", action="store_true")
+    return parser.parse_args(argv)
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    args = get_args(argv)
+    setup_logging()
+    try:
+        build_ssl_speech(
+            args.outdir,
+            max_sentences=args.max_sentences,
+            heldout_sentences=args.heldout_sentences,
+            train_reps=args.train_reps,
+            heldout_reps=args.heldout_reps,
+            seed=args.seed,
+            nj=args.nj,
+            exclude_text=args.exclude_text,
+            download_dir=args.download_dir,
+            overwrite=args.overwrite,
+        )
+    except (BuildArgsError, MissingDependencyError, ValueError) as e:
+        sys.exit(f"ssl_speech: error: {e}")
+
+
+if __name__ == "__main__":
+    main()

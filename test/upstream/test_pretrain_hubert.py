@@ -1,0 +1,164 @@
+"""Training the HuBERT upstream: loss, determinism, cache, resume, s3prl loading."""
+
+import multiprocessing
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from espnet2_ext.frontend.upstreams import load_upstream
+from espnet2_ext.upstream import pretrain_hubert
+from espnet2_ext.upstream.hubert_steps import masked_prediction_loss
+from espnet2_ext.upstream.pretrain_hubert import HubertTrainConfig, train_hubert
+from espnet2_ext.upstream.random_weights import build_hubert, hubert_configs
+from espnet2_ext.utils.ssl_checkpoint import CheckpointError
+
+TINY = dict(
+    preset="tiny",
+    num_clusters=8,
+    kmeans_frames=1000,
+    pretrain_epochs=2,
+    finetune_epochs=1,
+    batch_seconds=2.0,
+)
+
+
+def test_masked_prediction_loss_decreases():
+    model_cfg, task_cfg = hubert_configs("tiny")
+    model = build_hubert(model_cfg, task_cfg, [[str(i) for i in range(4)]], seed=0)
+    model.skip_nomask = True
+    gen = torch.Generator().manual_seed(0)
+    wavs = 0.1 * torch.randn(2, 8000, generator=gen)
+    labels = (torch.arange(24) // 6 % 4).expand(2, 24)  # 8000 samples -> 24 frames
+    optim = torch.optim.Adam(model.parameters(), lr=2e-3)
+    losses = []
+    for _ in range(10):
+        np.random.seed(0)  # the same masks every step
+        loss, _, n = masked_prediction_loss(model, wavs, labels)
+        assert n > 0
+        optim.zero_grad()
+        loss.backward()
+        optim.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.7 * losses[0], losses
+
+
+def _weights(path):
+    return torch.load(path)["model_weight"]
+
+
+@pytest.fixture(scope="module")
+def trained(tiny_speech_dir, tmp_path_factory):
+    root = tmp_path_factory.mktemp("cache")
+    out = tmp_path_factory.mktemp("exp") / "hubert.pt"
+    final = train_hubert(tiny_speech_dir, out, HubertTrainConfig(**TINY), root=root)
+    return root, out, final
+
+
+def test_saved_in_s3prl_format_and_copied(trained):
+    root, out, final = trained
+    state = torch.load(out)
+    assert set(state) == {
+        "task_cfg",
+        "model_cfg",
+        "model_weight",
+        "dictionaries_symbols",
+    }
+    assert state["dictionaries_symbols"] == [[str(i) for i in range(8)]]
+    assert final.parent.parent == root / "upstream" and final.name == "hubert.pt"
+    assert out.read_bytes() == final.read_bytes()
+    log = (final.parent / "train_log.json").read_text()
+    assert '"finetune"' in log and '"masked_acc"' in log
+
+
+def test_rerun_uses_the_cache(trained, tiny_speech_dir, tmp_path):
+    root, _, final = trained
+    mtime = final.stat().st_mtime_ns
+    start = time.time()
+    again = train_hubert(
+        tiny_speech_dir, tmp_path / "x.pt", HubertTrainConfig(**TINY), root=root
+    )
+    assert again == final and final.stat().st_mtime_ns == mtime
+    assert time.time() - start < 5
+    other = HubertTrainConfig(**dict(TINY, seed=1))
+    assert pretrain_hubert.cache_key(other, tiny_speech_dir) != final.parent.name
+
+
+def test_same_seed_same_weights(trained, tiny_speech_dir, tmp_path):
+    _, out, _ = trained
+    again = train_hubert(
+        tiny_speech_dir, tmp_path / "b.pt", HubertTrainConfig(**TINY), root=tmp_path
+    )
+    a, b = _weights(out), _weights(again)
+    assert a.keys() == b.keys()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    init = build_hubert(*hubert_configs("tiny"), [[str(i) for i in range(8)]], 0)
+    key = "encoder.layers.0.fc1.weight"
+    assert not torch.equal(a[key], init.state_dict()[key])  # it did train
+
+
+def test_interrupted_run_resumes_to_the_same_weights(
+    trained, tiny_speech_dir, tmp_path, monkeypatch
+):
+    _, out, _ = trained
+    real = pretrain_hubert.masked_prediction_loss
+    calls = {"n": 0}
+
+    def dies_in_epoch_two(*args):
+        calls["n"] += 1
+        if calls["n"] > 3:  # 4 utterances of <= 1.2 s: 2+ batches per epoch
+            raise KeyboardInterrupt
+        return real(*args)
+
+    monkeypatch.setattr(pretrain_hubert, "masked_prediction_loss", dies_in_epoch_two)
+    with pytest.raises(KeyboardInterrupt):
+        train_hubert(
+            tiny_speech_dir, tmp_path / "c.pt", HubertTrainConfig(**TINY), root=tmp_path
+        )
+    state_file = next(tmp_path.glob("upstream/*/work/state.pt"))
+    assert torch.load(state_file, weights_only=False)["epoch"] == 1
+    monkeypatch.setattr(pretrain_hubert, "masked_prediction_loss", real)
+    train_hubert(
+        tiny_speech_dir, tmp_path / "c.pt", HubertTrainConfig(**TINY), root=tmp_path
+    )
+    a, c = _weights(out), _weights(tmp_path / "c.pt")
+    assert all(torch.equal(a[k], c[k]) for k in a)
+
+
+def _load_in_child(path, queue):
+    from espnet2_ext.frontend.upstreams import load_upstream
+
+    upstream = load_upstream({"name": "hubert_local", "path_or_url": str(path)})
+    with torch.no_grad():
+        hs, lens = upstream(torch.zeros(2, 16000), torch.tensor([16000, 8001]))
+    queue.put((len(hs), tuple(hs[0].shape), lens[0].tolist()))
+
+
+def test_loads_through_hubert_local_in_a_spawned_process(trained):
+    _, out, _ = trained
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_load_in_child, args=(out, queue))
+    proc.start()
+    result = queue.get(timeout=600)  # a loaded CPU: s3prl imports are slow
+    proc.join(timeout=30)
+    assert proc.exitcode == 0
+    # tiny preset: 2 transformer layers -> 3 hidden states, 32 wide, 50 Hz
+    assert result == (3, (2, 50, 32), [50, 26])
+
+
+def test_corrupt_checkpoints_give_one_clear_error(trained, tmp_path):
+    _, out, _ = trained
+    truncated = tmp_path / "truncated.pt"
+    truncated.write_bytes(out.read_bytes()[:1000])
+    with pytest.raises(CheckpointError, match="truncated.pt.*cannot be read"):
+        load_upstream({"name": "hubert_local", "path_or_url": str(truncated)})
+    state = torch.load(out)
+    del state["model_cfg"]
+    no_cfg = tmp_path / "no_cfg.pt"
+    torch.save(state, no_cfg)
+    with pytest.raises(
+        CheckpointError, match=r"no_cfg.pt.*\['model_cfg'\] are missing"
+    ):
+        load_upstream({"name": "hubert_local", "path_or_url": str(no_cfg)})
