@@ -25,12 +25,12 @@ FORMAT = "[host] %(asctime)s (%(module)s:%(lineno)d) %(levelname)s: %(message)s"
 T0 = datetime.datetime(2026, 12, 2, 10, 0, 0).timestamp()
 
 
-def espnet_line(seconds: float, message: str, module="trainer") -> str:
-    """``message`` as ESPnet's logging writes it, ``seconds`` after T0."""
+def espnet_line(seconds: float, message: str, base: float = T0) -> str:
+    """``message`` as ESPnet's logging writes it, ``seconds`` after ``base``."""
     record = logging.LogRecord(
-        "root", logging.INFO, f"/x/{module}.py", 392, message, None, None
+        "root", logging.INFO, "/x/trainer.py", 392, message, None, None
     )
-    record.created = T0 + seconds
+    record.created = base + seconds
     record.msecs = round((record.created % 1) * 1000)
     return logging.Formatter(FORMAT).format(record) + "\n"
 
@@ -46,13 +46,13 @@ class _Capture:
 class FakeRun:
     """An ESPnet training as its log tells it: the reporter is ESPnet's own."""
 
-    def __init__(self, max_epoch: int):
-        self.max_epoch = max_epoch
+    def __init__(self, max_epoch: int, base: float = T0):
+        self.max_epoch, self.base = max_epoch, base
         self.reporter = Reporter()
         self.lines = []
 
     def log(self, seconds, message):
-        self.lines.append(espnet_line(seconds, message))
+        self.lines.append(espnet_line(seconds, message, self.base))
 
     def epoch(self, start, end, train_loss, valid_acc, patience=None):
         epoch = self.reporter.get_epoch() + 1
@@ -261,3 +261,130 @@ def test_follower_exits_when_the_watched_process_ends(tmp_path):
         "[x] epoch 1/1: train loss 1.00, valid acc 0.900, elapsed 10s, left ~0s",
         "[x] finished after epoch 1/1: 10s of training in this log",
     ]
+
+
+COMMON = ROOT / "egs2" / "TEMPLATE" / "common"
+
+FAKE_PYTHON = """#!/usr/bin/env bash
+# espnet2.bin.launch: writes {log} as train.log, waits until stderr shows $FAKE_WAIT
+# (the follower's line of epoch 2), exits with $FAKE_RC; else: the real python.
+if [ "$1 $2" = "-m espnet2.bin.launch" ]; then
+    while [ "$1" != --log ]; do shift; done
+    [ -n "${{FAKE_HANG:-}}" ] && echo $$ > {pidfile} && exec sleep 60
+    cp {log} "$2"
+    for _ in $(seq 600); do
+        grep -q "${{FAKE_WAIT:-epoch 2/2}}" {stderr} && break
+        sleep 0.05
+    done
+    [ "$FAKE_RC" = 0 ] && touch "$(dirname "$2")/valid.acc.ave.pth"
+    exit "$FAKE_RC"
+fi
+if [ "$1 $2" = "-m espnet2_ext.recipe.progress" ] && [ -n "${{FAKE_BROKEN:-}}" ]; then
+    echo "progress: broken" >&2
+    exit 9
+fi
+PYTHONPATH={root} exec {python} "$@"
+"""
+
+STAGE11 = """set -euo pipefail
+python={fake}; ngpu=0; num_nodes=1; cuda_cmd=run.pl
+inference_model=valid.acc.ave.pth
+. {common}/stages.sh
+launch_training espnet2_ext.bin.st_train {exp} st_x --config c.yaml
+echo "after training"
+"""
+
+
+def _processes_naming(text: str) -> list:
+    """Pids of the processes whose command line contains ``text``."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if text.encode() in cmdline.read_bytes():
+                found.append(int(cmdline.parent.name))
+        except OSError:
+            pass
+    return found
+
+
+@pytest.fixture
+def stage11(tmp_path):
+    """``launch_training`` of stages.sh with a fake espnet2.bin.launch."""
+    run = FakeRun(2, base=time.time() + 5)  # logged after the follower's --since
+    run.epoch(0, 30, 4.0, 0.25)
+    run.epoch(31, 60, 3.0, 0.5)
+    run.log(61, "The training was finished at 2 epochs ")
+    log = tmp_path / "fixture.log"
+    log.write_text("".join(run.lines))
+    stderr = tmp_path / "stderr"
+    fake = tmp_path / "python"
+    fake.write_text(
+        FAKE_PYTHON.format(
+            log=log,
+            stderr=stderr,
+            root=ROOT,
+            python=sys.executable,
+            pidfile=tmp_path / "launch.pid",
+        )
+    )
+    fake.chmod(0o755)
+    exp = tmp_path / "exp" / "st_x"
+    script = STAGE11.format(fake=fake, common=COMMON, exp=exp)
+
+    def run_stage11(**env):
+        with stderr.open("w") as err:
+            p = subprocess.Popen(
+                ["bash", "-c", script],
+                stdout=subprocess.PIPE,
+                stderr=err,
+                text=True,
+                env={**os.environ, "FAKE_RC": "0", **env},
+            )
+        return p, stderr, exp
+
+    return run_stage11
+
+
+EPOCH_LINES = [
+    "[st_x] epoch 1/2: train loss 4.00, valid acc 0.250, elapsed 30s, left ~30s",
+    "[st_x] epoch 2/2: train loss 3.00, valid acc 0.500, elapsed 1m00s, left ~0s",
+    "[st_x] finished after epoch 2/2: 1m00s of training in this log",
+]
+
+
+def test_stage11_prints_epochs_and_leaves_no_follower(stage11):
+    p, stderr, exp = stage11()
+    out, _ = p.communicate(timeout=120)
+    assert p.returncode == 0, stderr.read_text()
+    assert out == "after training\n"
+    assert stderr.read_text().splitlines() == EPOCH_LINES
+    assert _processes_naming(f"{exp}/train.log") == []
+
+
+def test_stage11_keeps_the_training_status(stage11):
+    p, stderr, exp = stage11(FAKE_RC="3")
+    out, _ = p.communicate(timeout=120)
+    assert p.returncode == 3
+    assert out == ""
+    assert stderr.read_text().splitlines()[:2] == EPOCH_LINES[:2]
+    assert _processes_naming(f"{exp}/train.log") == []
+
+
+def test_stage11_a_broken_follower_does_not_fail_training(stage11, tmp_path):
+    p, stderr, exp = stage11(FAKE_BROKEN="1", FAKE_WAIT="progress: broken")
+    out, _ = p.communicate(timeout=120)
+    assert p.returncode == 0
+    assert out == "after training\n"
+    assert stderr.read_text() == "progress: broken\n"
+
+
+def test_stage11_follower_ends_with_a_killed_driver(stage11, tmp_path):
+    p, stderr, exp = stage11(FAKE_HANG="1")
+    pidfile, log = tmp_path / "launch.pid", f"{exp}/train.log"
+    _wait_for(lambda: _processes_naming(log) and pidfile.exists())
+    p.kill()  # SIGKILL: no trap runs; the follower sees its --pid gone
+    p.wait()
+    try:
+        _wait_for(lambda: not _processes_naming(log), timeout=30)
+    finally:
+        os.kill(int(pidfile.read_text()), signal.SIGKILL)  # the fake training
