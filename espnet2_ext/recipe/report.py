@@ -28,6 +28,7 @@ Usage::
 import argparse
 import json
 import math
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -90,6 +91,10 @@ def read_scores(exp: Path, dset: str) -> Optional[Dict[str, float]]:
     return {k: float(data[k]) for k in METRICS if k in data}
 
 
+#: The criterion in a decode dir's name: ``decode_test_valid.acc.ave_10best``.
+_DECODED = re.compile(r"_(train|valid)\.(\w+?)\.ave")
+
+
 def summarize_experiment(exp: Path, sets: Sequence[str]) -> ExperimentSummary:
     stats = read_reporter(exp)
     seconds = sum(
@@ -112,7 +117,13 @@ def summarize_experiment(exp: Path, sets: Sequence[str]) -> ExperimentSummary:
         name = name[len(prefix) :] if name.startswith(prefix) else name
     row = ExperimentSummary(name, len(stats), seconds, scores, curves)
     criteria, row.nbest = conv.read_training_config(exp)
-    # NOTE: the first criterion the reporter has, as ESPnet skips the others.
+    # NOTE: the criterion of the decoded model first (decode_<set>_valid.acc.ave),
+    # then valid.acc (the drivers' default inference model valid.acc.ave.pth), then
+    # the config's order; one the reporter lacks is skipped, as ESPnet does.
+    decoded = {
+        m.groups() for p in exp.glob("decode_*") if (m := _DECODED.search(p.name))
+    }
+    criteria.sort(key=lambda c: (c[:2] not in decoded, c[:2] != ("valid", "acc")))
     for phase, key, mode in criteria:
         values = conv.criterion_values(stats, phase, key)
         if values:
