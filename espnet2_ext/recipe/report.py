@@ -195,7 +195,11 @@ def model_rows(
     if not ref_runs:
         return table, ref
     phase, key, mode = ref_runs[0].criterion
-    bests = [conv.best_value(r.criterion_curve, mode) for r in ref_runs]
+    bests = [
+        conv.best_value(r.criterion_curve, mode)
+        for r in ref_runs
+        if r.criterion == ref_runs[0].criterion
+    ]
     target = conv.spread(bests)[0]
     ref_row = next(m for m in table if m.name == ref)
     ref_conv = conv.spread(ref_row.conv_epochs)[0]
