@@ -6,11 +6,16 @@ import pytest
 import torch
 from espnet2.train.reporter import Reporter
 
+from espnet2_ext.recipe import convergence as conv
 from espnet2_ext.recipe import report
 
 
-def _fake_experiment(exp, valid_acc, gate_conflict=None, scores=None):
-    """An experiment dir as ESPnet's trainer and our stage 13 leave it."""
+def _fake_experiment(exp, valid_acc, gate_conflict=None, scores=None, nbest=None):
+    """An experiment dir as ESPnet's trainer and our stage 13 leave it.
+
+    With ``nbest``, a config.yaml with ``best_model_criterion: [[valid, acc, max]]``
+    and ``keep_nbest_models: nbest`` (an int or a list).
+    """
     reporter = Reporter()
     for epoch, acc in enumerate(valid_acc, start=1):
         reporter.set_epoch(epoch)
@@ -25,6 +30,13 @@ def _fake_experiment(exp, valid_acc, gate_conflict=None, scores=None):
             sub.next()
     exp.mkdir(parents=True)
     torch.save({"reporter": reporter.state_dict()}, exp / "checkpoint.pth")
+    if nbest is not None:
+        (exp / "config.yaml").write_text(
+            "max_epoch: 10\nbest_model_criterion:\n-   - train\n    - loss\n"
+            "    - min\n-   - valid\n    - acc\n    - max\n"
+            f"keep_nbest_models: {nbest}\npatience: null\n",
+            encoding="utf-8",
+        )
     for dset, values in (scores or {}).items():
         score = exp / f"decode_{dset}_valid.acc.ave" / "score"
         score.mkdir(parents=True)
@@ -89,3 +101,157 @@ def test_cli_writes_table_json_and_plot(tmp_path, capsys):
 def test_untrained_experiment_is_named(tmp_path):
     with pytest.raises(FileNotFoundError, match="st_x/checkpoint.pth not found"):
         report.summarize_experiment(tmp_path / "st_x", ["dev"])
+
+
+def test_convergence_epoch_is_the_last_of_the_nbest_epochs(tmp_path):
+    exp = tmp_path / "st_a"
+    _fake_experiment(
+        exp, [0.1, 0.5, 0.4, 0.6, 0.55, 0.3], scores={"test": {}}, nbest="[1, 3]"
+    )
+    row = report.summarize_experiment(exp, ["test"])
+    # the decoded model (decode_test_valid.acc.ave) names the criterion
+    assert row.criterion == ["valid", "acc", "max"]
+    assert row.nbest == 3
+    # the 3 best: 0.6 (epoch 4), 0.55 (5), 0.5 (2): the last of them is 5
+    assert row.conv_epoch == 5
+    assert row.criterion_curve[4] == pytest.approx(0.6)
+    assert sorted(row.criterion_curve) == [1, 2, 3, 4, 5, 6]
+
+
+def test_convergence_epoch_ties_rank_the_earlier_epoch_first(tmp_path):
+    # nothing decoded: valid acc of the config's two criteria; of the three 0.6,
+    # ESPnet's stable sort keeps epochs 1 and 3 as the 2 best: conv. epoch 3
+    exp = tmp_path / "st_a"
+    _fake_experiment(exp, [0.6, 0.5, 0.6, 0.6], nbest=2)
+    row = report.summarize_experiment(exp, ["test"])
+    assert row.criterion == ["valid", "acc", "max"]
+    assert row.conv_epoch == 3
+
+
+def test_no_config_no_convergence_columns(tmp_path):
+    exp = tmp_path / "st_fbank_only_de"
+    _fake_experiment(exp, [0.1, 0.2])
+    row = report.summarize_experiment(exp, ["test"])
+    assert (row.conv_epoch, row.nbest, row.criterion) == (None, None, [])
+    assert report.markdown_table([row], ["test"]).splitlines()[0] == (
+        "| model | test BLEU | test chrF | epochs | train time |"
+    )
+
+
+def _three_models(tmp_path):
+    """FBank-only, SSL-only and GSGN+Drop, one run each, 3 best epochs averaged."""
+    runs = {
+        # best 3: 0.61 (7), 0.6 (4), 0.59 (6) -> conv. epoch 7; best 0.61
+        "st_fbank_only_de": ([0.2, 0.4, 0.5, 0.6, 0.58, 0.59, 0.61], 12.0),
+        # best 3: 0.65 (3), 0.64 (4), 0.62 (2) -> 4; reaches 0.61 at epoch 2
+        "st_ssl_only_de": ([0.3, 0.62, 0.65, 0.64, 0.5], 10.5),
+        # best 3: 0.7 (5), 0.63 (4), 0.6 (3) -> 5; reaches 0.61 at epoch 4
+        "st_gsgn_drop_de": ([0.25, 0.5, 0.6, 0.63, 0.7], 13.2),
+    }
+    exps = []
+    for name, (acc, bleu) in runs.items():
+        exps.append(tmp_path / name)
+        scores = {"test": {"bleu": bleu, "chrf": 40.0}}
+        _fake_experiment(exps[-1], acc, scores=scores, nbest=3)
+    return exps
+
+
+def test_table_conv_epoch_reaches_reference_and_speed_up(tmp_path):
+    rows = [report.summarize_experiment(e, ["test"]) for e in _three_models(tmp_path)]
+    assert report.markdown_table(rows, ["test"]).splitlines() == [
+        "| model | test BLEU | test chrF | epochs | train time | conv. epoch "
+        "| reaches ref @ | speed-up |",
+        "|---|---|---|---|---|---|---|---|",
+        "| fbank_only_de | 12.0 | 40.0 | 7 | 0m00s | 7 | 7 | 1.00x |",
+        "| ssl_only_de | 10.5 | 40.0 | 5 | 0m00s | 4 | 2 | 1.75x |",  # 7 / 4
+        "| gsgn_drop_de | 13.2 | 40.0 | 5 | 0m00s | 5 | 4 | 1.40x |",  # 7 / 5
+    ]
+    # another reference: gsgn_drop_de's best 0.7 is never reached by the others
+    table = report.markdown_table(rows, ["test"], reference="gsgn_drop_de")
+    assert table.splitlines()[2].endswith("| 7 | - | 0.71x |")  # 5 / 7
+    assert table.splitlines()[4].endswith("| 5 | 5 | 1.00x |")
+    assert report.table_claims(rows, ["test"]) == [
+        "ssl_only_de converges in fewer epochs than fbank_only_de: yes: "
+        "conv. epoch 4 vs 7 (-3) (one run each: seed noise not measured)",
+        "gsgn_drop_de vs fbank_only_de: test BLEU 13.2 vs 12.0 (+1.2) "
+        "(one run each: seed noise not measured)",
+        "gsgn_drop_de vs fbank_only_de: conv. epoch 5 vs 7 (-2) "
+        "(one run each: seed noise not measured)",
+    ]
+    with pytest.raises(ValueError, match=r"--reference nope is none of \['fbank"):
+        report.markdown_table(rows, ["test"], reference="nope")
+
+
+def test_seeds_make_one_row_with_mean_and_sample_std(tmp_path):
+    fbank = {  # best 0.6 at epochs 4, 5, 6: conv. 5 ± 1.0, BLEU 12.4 ± 0.4
+        1: ([0.1, 0.2, 0.3, 0.6, 0.5, 0.4], 12.0),
+        2: ([0.1, 0.2, 0.3, 0.4, 0.6, 0.5], 12.4),
+        3: ([0.1, 0.2, 0.3, 0.4, 0.5, 0.6], 12.8),
+    }
+    gsgn = {  # best at 3, 4, 8: conv. 5 ± sqrt(14 / 2) = 2.6, BLEU 13.0 ± 0.4
+        1: ([0.1, 0.2, 0.7, 0.5, 0.4, 0.3, 0.2, 0.1], 12.6),
+        2: ([0.1, 0.2, 0.3, 0.7, 0.5, 0.4, 0.3, 0.2], 13.0),
+        3: ([0.1, 0.2, 0.3, 0.4, 0.5, 0.55, 0.58, 0.65], 13.4),
+    }
+    exps = []
+    for model, runs in (("fbank_only_de", fbank), ("gsgn_drop_de", gsgn)):
+        for seed, (acc, bleu) in runs.items():
+            exps.append(tmp_path / f"st_{model}_seed{seed}")
+            _fake_experiment(exps[-1], acc, scores={"test": {"bleu": bleu}}, nbest=1)
+    exps.append(tmp_path / "st_ssl_only_de")  # one run: best 0.7 at epoch 2
+    _fake_experiment(exps[-1], [0.3, 0.7, 0.6, 0.5], nbest=1)
+    rows = [report.summarize_experiment(e, ["test"]) for e in exps]
+    assert report.markdown_table(rows, ["test"], metrics=("bleu",)).splitlines() == [
+        "| model | test BLEU | epochs | train time | conv. epoch | reaches ref @ "
+        "| speed-up |",
+        "|---|---|---|---|---|---|---|",
+        "| fbank_only_de (n=3) | 12.4 ± 0.4 | 6 ± 0.0 | 0m00s | 5 ± 1.0 | 5 ± 1.0 "
+        "| 1.00x |",
+        # reaches the reference's 0.6 at epochs 3, 4, 8
+        "| gsgn_drop_de (n=3) | 13.0 ± 0.4 | 8 ± 0.0 | 0m00s | 5 ± 2.6 | 5 ± 2.6 "
+        "| 1.00x |",
+        "| ssl_only_de | - | 4 | 0m00s | 2 | 2 | 2.50x |",
+    ]
+    assert report.table_claims(rows, ["test"]) == [
+        "ssl_only_de converges in fewer epochs than fbank_only_de: yes: "
+        "conv. epoch 2 vs 5 ± 1.0 (-3) (more than one std across seeds, n=1 vs 3)",
+        "gsgn_drop_de vs fbank_only_de: test BLEU 13.0 ± 0.4 vs 12.4 ± 0.4 (+0.6) "
+        "(more than one std across seeds, n=3 vs 3)",
+        "gsgn_drop_de vs fbank_only_de: conv. epoch 5 ± 2.6 vs 5 ± 1.0 (+0) "
+        "(within one std across seeds, n=3 vs 3: not distinguishable from noise)",
+    ]
+
+
+def test_groups_and_partial_reaches():
+    assert conv.group_name("fbank_only_de_bpe300_seed12") == "fbank_only_de_bpe300"
+    assert conv.group_name("fbank_only_de") == "fbank_only_de"
+    assert conv.group_name("gsgn_r2", r"^(.+)_r\d$") == "gsgn"
+    assert report._reaches([3, None, 5]) == "4 ± 1.4 (2/3)"  # std of 3, 5: sqrt 2
+    assert report._reaches([None, None]) == "-"
+    assert conv.fmt_spread([7]) == "7.0" and conv.fmt_spread([7], 0) == "7"
+    assert conv.fmt_spread([6, 7], 0) == "6.5 ± 0.7"
+
+
+def test_cli_writes_claims_under_the_table_and_the_summary(tmp_path, capsys):
+    out = tmp_path / "res"
+    exps = _three_models(tmp_path)
+    report.main([str(e) for e in exps] + ["--sets", "test", "--out", str(out)])
+    text = out.with_suffix(".md").read_text(encoding="utf-8")
+    assert text in capsys.readouterr().out
+    lines = text.splitlines()
+    assert lines[4] == "| gsgn_drop_de | 13.2 | 40.0 | 5 | 0m00s | 5 | 4 | 1.40x |"
+    assert lines[5] == ""
+    assert lines[6].startswith("- ssl_only_de converges in fewer epochs than")
+    assert len(lines) == 9
+    summary = json.loads(out.with_suffix(".summary.json").read_text())
+    assert summary["reference"] == "fbank_only_de"
+    assert [
+        (r["name"], r["conv_epochs"], r["reaches_ref"]) for r in summary["rows"]
+    ] == [
+        ("fbank_only_de", [7], [7]),
+        ("ssl_only_de", [4], [2]),
+        ("gsgn_drop_de", [5], [4]),
+    ]
+    assert summary["claims"] == [line[2:] for line in lines[6:]]
+    data = json.loads(out.with_suffix(".json").read_text(encoding="utf-8"))
+    assert [d["conv_epoch"] for d in data] == [7, 4, 5]

@@ -111,16 +111,29 @@ collect_stats() {
 # launch_training MODULE EXP TAG TRAIN_ARGS...
 # Stage 11: `python -m MODULE --resume true --output_dir EXP TRAIN_ARGS...` through
 # espnet2.bin.launch (${ngpu} GPUs per node, ${num_nodes} nodes, ${cuda_cmd}); fails
-# unless it leaves EXP/${inference_model}.
+# unless it leaves EXP/${inference_model}. Meanwhile espnet2_ext.recipe.progress
+# prints one line per finished epoch of EXP/train.log; it is stopped when training
+# exits (or this shell does) and never changes the outcome.
 launch_training() {
-    local module=$1 exp=$2 tag=$3
+    local module=$1 exp=$2 tag=$3 rc=0 follower previous_trap shell=${BASHPID}
     shift 3
     mkdir -p "${exp}"
+    ${python} -m espnet2_ext.recipe.progress "${exp}/train.log" --tag "${tag}" \
+        --pid "${shell}" --since "$(date +%s)" &
+    follower=$!
+    previous_trap=$(trap -p EXIT)
+    # shellcheck disable=SC2064
+    trap "kill ${follower} 2>/dev/null || true" EXIT
     ${python} -m espnet2.bin.launch --cmd "${cuda_cmd} --name ${tag}" \
         --log "${exp}/train.log" --ngpu "${ngpu}" --num_nodes "${num_nodes}" \
         --init_file_prefix "${exp}/.dist_init_" --multiprocessing_distributed true -- \
         ${python} -m "${module}" --use_preprocessor true --resume true \
-        --output_dir "${exp}" "$@"
+        --output_dir "${exp}" "$@" || rc=$?
+    # SIGTERM: the follower prints what is left in the log, then exits.
+    kill "${follower}" 2>/dev/null || true
+    wait "${follower}" 2>/dev/null || true
+    eval "${previous_trap:-trap - EXIT}"
+    [ "${rc}" -eq 0 ] || exit "${rc}"
     [ -e "${exp}/${inference_model}" ] || {
         log "error: training finished without ${exp}/${inference_model}; see ${exp}/train.log"
         exit 1
