@@ -204,3 +204,26 @@ def claims(
             _, _, text = compare(what, groups[name][key], ref[key], digits)
             lines.append(f"{name} vs {reference}: {text}")
     return lines
+
+
+def budget_bound(groups: Dict[str, Dict[str, List[Optional[float]]]]) -> List[str]:
+    """Lines for the models still improving when training ended.
+
+    When a model's last trained epoch is among its best ones (its epoch of
+    convergence equals its epoch count, in every run), training stopped at
+    ``max_epoch`` rather than by early stopping: its epoch of convergence is a lower
+    bound set by the budget, and a speed-up computed from it says little.
+
+    Args:
+        groups: Per model: ``{"conv": conv. epochs, "epochs": trained epochs}``.
+    """
+    lines = []
+    for name, g in groups.items():
+        pairs = list(zip(g["conv"], g["epochs"]))
+        if pairs and all(c is not None and c == e for c, e in pairs):
+            lines.append(
+                f"{name} was still improving at its last epoch "
+                f"({fmt_spread(g['epochs'], 0)}): its epoch of convergence is a lower "
+                "bound set by max_epoch, not a measured convergence"
+            )
+    return lines

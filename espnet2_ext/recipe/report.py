@@ -287,11 +287,12 @@ def table_claims(
     groups = {
         r.name: {
             "conv": r.conv_epochs,
+            "epochs": r.epochs,
             "bleu": r.scores.get(test_set, {}).get("bleu", [None]),
         }
         for r in table
     }
-    return conv.claims(groups, ref, test_set)
+    return conv.claims(groups, ref, test_set) + conv.budget_bound(groups)
 
 
 def plot_curves(rows: Sequence[ExperimentSummary], out: Path) -> None:
