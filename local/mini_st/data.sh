@@ -3,7 +3,8 @@
 # embedded corpus once (synthetic English speech; German/French/Spanish targets from
 # the grammar, or human translations from gettext catalogs with --corpus gettext; see
 # espnet2_ext/corpora/mini_st.py) and the random-weight SSL upstream the configs point
-# to, then exposes the splits as data/{train,dev,test}.
+# to (and, with --ssl_upstream trained, the HuBERT pre-trained on this machine by
+# local/mini_st/upstream.sh), then exposes the splits as data/{train,dev,test}.
 set -euo pipefail
 
 corpus=grammar    # grammar (generated, learnable) or gettext (human, far harder)
@@ -14,7 +15,9 @@ dev_sentences=100
 test_sentences=100
 nj=2
 seed=0
-upstream=exp/upstream/hubert_mini.pt
+upstream=exp/upstream/hubert_mini.pt  # the random-weight upstream (always written)
+ssl_upstream=random  # random, or trained: also pre-train one here (upstream.sh)
+upstream_opts=       # options of local/mini_st/upstream.sh, e.g. "--max_sentences 40"
 help_message="Usage: $0 [--corpus grammar|gettext] [--max_pairs N] [--dev_sentences N] [--test_sentences N] [--nj N] [--seed N]
 $(utils/print_options.sh "${BASH_SOURCE[0]}")"
 . utils/parse_options.sh
@@ -36,3 +39,13 @@ for split in train dev test; do
 done
 # A real multi-layer s3prl upstream without downloads (random weights; see README).
 python3 -m espnet2_ext.upstream.random_weights --preset mini --seed "${seed}" "${upstream}"
+if [ "${ssl_upstream}" = trained ]; then
+    # Sentences of the ST corpus are never spoken in the SSL speech.
+    # shellcheck disable=SC2086
+    "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/upstream.sh" --nj "${nj}" \
+        --seed "${seed}" --exclude_text "$(echo "${corpus_dir}"/{train,dev,test}/text.en)" \
+        ${upstream_opts}
+elif [ "${ssl_upstream}" != random ]; then
+    echo "$0: --ssl_upstream is random or trained, not '${ssl_upstream}'" >&2
+    exit 1
+fi

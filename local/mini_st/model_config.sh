@@ -1,7 +1,8 @@
 # Sourced by the mini_st run.sh scripts (st1 and asr1); needs path.sh's ESPNET2_EXT_ROOT.
 # mini_config MODEL OUT [MAX_EPOCH]: writes the training config of one model of the
 # comparison (conf/model_mini.yaml + conf/frontend_mini.yaml + its fusion fragment).
-# The `units` row reads ${units_codebook} (the k-means codebook run.sh fits).
+# The `units` row reads ${units_codebook} (the k-means codebook run.sh fits);
+# ${mini_frontend} replaces conf/frontend_mini.yaml when set (the trained upstream).
 
 # The rows of the comparison (`--models all`), in the order of the paper's tables.
 # shellcheck disable=SC2034  # read by the run.sh scripts that source this file
@@ -41,6 +42,6 @@ mini_config() {
                 --set "frontend_conf.units_conf.codebook=${units_codebook}") ;;
     esac
     python3 -m espnet2_ext.recipe.compose_config conf/model_mini.yaml \
-        conf/frontend_mini.yaml "${fragments[@]}" "${sets[@]}" \
+        "${mini_frontend:-conf/frontend_mini.yaml}" "${fragments[@]}" "${sets[@]}" \
         ${3:+--set max_epoch=$3} -o "$2"
 }

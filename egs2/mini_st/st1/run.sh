@@ -15,6 +15,7 @@ set -euo pipefail
 
 tgt_lang=de         # de, fr or es
 corpus=grammar      # grammar (generated, learnable) or gettext (human translations)
+ssl_upstream=random # random (random-weight HuBERT) or trained (pre-trained here first)
 models="fbank_only ssl_only gsgn_drop"  # names from local/model_config.sh, or "all"
 stage=1             # first stage of st.sh to run
 stop_stage=13       # last stage of st.sh to run
@@ -54,6 +55,12 @@ fi
 
 tokens=${token_type}
 [ "${token_type}" = bpe ] && tokens=bpe${nbpe}
+# The trained upstream's experiments are tagged, so that they never resume the others.
+upstream_suffix=
+if [ "${ssl_upstream}" = trained ]; then
+    mini_frontend=conf/frontend_mini_trained.yaml  # read by mini_config
+    upstream_suffix=_trained
+fi
 
 # --- Models and their configs (a bad name fails here, before any stage runs) -------
 [ "${models}" = all ] && models=${mini_models}
@@ -71,7 +78,7 @@ for model in ${models}; do
     mini_config "${model}" "exp/configs/${model}.yaml" "${max_epoch}"
 done
 st_opts=(--ngpu "${ngpu}" --nj "${nj}" --inference_nj "${inference_nj}"
-    --local_data_opts "--nj ${nj} --corpus ${corpus} ${local_data_opts}"
+    --local_data_opts "--nj ${nj} --corpus ${corpus} --ssl_upstream ${ssl_upstream} ${local_data_opts}"
     --src_lang en --tgt_lang "${tgt_lang}" --train_set "${sets[0]}"
     --valid_set "${sets[1]}" --test_sets "${sets[1]} ${sets[2]}"
     --expdir "${expdir}" --token_listdir "${token_listdir}"
@@ -123,7 +130,7 @@ for model in ${models}; do
             --asr_model "${asr_model}" --st_config "${config}")"
     fi
     for seed in "${seed_list[@]}"; do
-        tag=${model}_${tgt_lang}_${tokens}${asr_suffix}${seed:+_seed${seed}}
+        tag=${model}_${tgt_lang}_${tokens}${upstream_suffix}${asr_suffix}${seed:+_seed${seed}}
         ./st.sh "${st_opts[@]}" --stage "${stage}" --stop_stage "${stop_stage}" \
             --st_config "${config}" --st_tag "${tag}" \
             --st_args "${st_args} ${init_args} ${seed:+--seed ${seed}}"
