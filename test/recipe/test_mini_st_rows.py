@@ -33,7 +33,7 @@ ROWS = [
     "gsgn_drop",
     "noise",
 ]
-MINI_SCHEDULE = [[1, 0.3, 0.0], [3, 0.5, 0.3], [5, 0.3, 0.0]]
+MINI_SCHEDULE = [[1, 0.3, 0.0], [5, 0.5, 0.3], [9, 0.3, 0.0]]  # 12 epochs
 
 
 def _bash(script: str, cwd: Path = RECIPE) -> subprocess.CompletedProcess:
@@ -150,7 +150,8 @@ def test_every_row_builds_the_frontend_it_claims(
         assert frontend.fusion.gate_loss_weight == weight
         if row in ("gsgn_drop", "noise"):  # the mini schedule, not the paper's
             assert conf["fusion_conf"]["branch_dropout"] == MINI_SCHEDULE
-            assert frontend.fusion.schedule.probabilities(3) == (0.5, 0.3)
+            assert frontend.fusion.schedule.probabilities(4) == (0.3, 0.0)
+            assert frontend.fusion.schedule.probabilities(5) == (0.5, 0.3)
         else:
             assert frontend.fusion.schedule is None
     wav = torch.randn(2, 8000)

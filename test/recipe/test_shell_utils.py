@@ -120,7 +120,8 @@ def test_run_stage_range_markers_and_helpers(tmp_path):
 
 ASR_OPTIONS = (
     "stage stop_stage ngpu num_nodes nj inference_nj gpu_inference asr_config asr_args"
-    " inference_config inference_args inference_asr_model lang token_type nbpe bpemode"
+    " inference_config inference_args inference_asr_model lang token_listdir token_type"
+    " nbpe bpemode"
     " train_set valid_set test_sets speed_perturb_factors min_wav_duration"
     " max_wav_duration asr_tag asr_exp pretrained_asr local_data_opts python"
 ).split()
@@ -129,7 +130,8 @@ ASR_OPTIONS = (
 ST_OPTIONS = (
     "stage stop_stage ngpu num_nodes nj inference_nj gpu_inference st_config st_args"
     " inference_config inference_args inference_st_model src_lang tgt_lang"
-    " src_token_type src_nbpe tgt_token_type tgt_nbpe src_bpemode tgt_bpemode train_set"
+    " token_listdir src_token_type src_nbpe tgt_token_type tgt_nbpe src_bpemode"
+    " tgt_bpemode train_set"
     " valid_set"
     " test_sets speed_perturb_factors min_wav_duration max_wav_duration st_tag st_exp"
     " pretrained_asr local_data_opts python score_case score_tokenize"
