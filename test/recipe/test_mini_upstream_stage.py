@@ -1,0 +1,76 @@
+"""The trained-upstream stage (``local/mini_st/upstream.sh``) end to end, tiny.
+
+SSL speech from catalog English that avoids the ST corpus' sentences, HuBERT
+pre-training and CTC fine-tuning of the ``tiny`` preset for one epoch each, the layer
+probe; then a re-run that must come from the caches. About a minute on 2 cores.
+"""
+
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from espnet2_ext.recipe.kaldi_io import read_kaldi_map
+
+pytestmark = pytest.mark.recipe
+
+REPO = Path(__file__).resolve().parents[2]
+RECIPE = REPO / "egs2" / "mini_st" / "st1"
+TINY = (
+    "--max_sentences 14 --heldout_sentences 4 --preset tiny --num_clusters 8 "
+    "--pretrain_epochs 1 --finetune_epochs 1 --probe_epochs 1 --threads 1"
+).split()
+
+
+@pytest.fixture(scope="module")
+def stage(tmp_path_factory):
+    work = tmp_path_factory.mktemp("upstream_stage")
+    for name in ("utils", "path.sh"):
+        (work / name).symlink_to((RECIPE / name).resolve())
+    (work / "local").mkdir()
+    (work / "local" / "upstream.sh").symlink_to(
+        (RECIPE / "local" / "upstream.sh").resolve()
+    )
+    excluded = work / "st_text.en"
+    excluded.write_text("utt1 this field is required\n", encoding="utf-8")
+    env = {
+        **os.environ,
+        "ESPNET2_EXT_CACHE": str(work / "cache"),
+        "ESPNET2_EXT_DOWNLOADS": os.environ.get(
+            "ESPNET2_EXT_DOWNLOADS", str(work / "downloads")
+        ),
+    }
+    cmd = ["bash", "-c", '. ./path.sh && local/upstream.sh "$@"', "upstream.sh"]
+    cmd += [*TINY, "--exclude_text", str(excluded), "--out", "exp/up/tiny.pt"]
+    runs = []
+    for _ in range(2):
+        start = time.time()
+        proc = subprocess.run(cmd, cwd=work, env=env, capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
+        runs.append((proc, time.time() - start))
+    return work, runs
+
+
+def test_checkpoint_probe_and_disjoint_text(stage):
+    work, _ = stage
+    ckpt = work / "exp" / "up" / "tiny.pt"
+    assert ckpt.stat().st_size > 0
+    probe = json.loads((work / "exp" / "up" / "tiny.probe.json").read_text())
+    text = json.dumps(probe)
+    # the tiny preset: CNN output + 2 transformer layers, and the FBank baseline
+    for row in ("layer0", "layer1", "layer2", "fbank"):
+        assert row in text, (row, text[:500])
+    spoken = read_kaldi_map(work / "data" / "ssl_speech" / "train" / "text")
+    assert len(spoken) == 14 - 4  # --max_sentences minus --heldout_sentences
+    assert "this field is required" not in {v.lower() for v in spoken.values()}
+
+
+def test_rerun_comes_from_the_caches(stage):
+    _, runs = stage
+    (first, first_s), (second, second_s) = runs
+    log = second.stdout + second.stderr
+    assert "cache" in log.lower(), log[-2000:]
+    assert second_s < first_s
