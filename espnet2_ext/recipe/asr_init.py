@@ -30,7 +30,7 @@ the ST encoder is an error: those blocks would silently stay random.
 Usage::
 
     python -m espnet2_ext.recipe.asr_init \\
-        --asr_model ../asr1/exp/asr_fbank_only_bpe300/valid.acc.ave.pth \\
+        --asr_model ../asr1/exp/asr_fbank_only_bpe150/valid.acc.ave.pth \\
         --st_config exp/configs/gsgn_drop.yaml
     # prints ../asr1/exp/.../valid.acc.ave.pth:encoder:encoder:encoder.encoders.2.
 """

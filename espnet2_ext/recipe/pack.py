@@ -2,8 +2,8 @@
 
 Run from the recipe directory (the paths in ``config.yaml`` are relative to it)::
 
-    python -m espnet2_ext.recipe.pack exp/st_gsgn_drop_de_bpe300 --task st
-    # -> exp/st_gsgn_drop_de_bpe300/packed.zip
+    python -m espnet2_ext.recipe.pack exp/st_gsgn_drop_de_bpe150 --task st
+    # -> exp/st_gsgn_drop_de_bpe150/packed.zip
 
 Everything the model needs travels in the archive: the training config, the model
 file (``valid.acc.ave.pth`` by default), and every file the config refers to (token

@@ -18,7 +18,7 @@ seed=0
 upstream=exp/upstream/hubert_mini.pt  # the random-weight upstream (always written)
 ssl_upstream=random  # random, or trained: also pre-train one here (upstream.sh)
 upstream_opts=       # options of local/mini_st/upstream.sh, e.g. "--max_sentences 40"
-help_message="Usage: $0 [--corpus grammar|gettext] [--max_pairs N] [--dev_sentences N] [--test_sentences N] [--nj N] [--seed N]
+help_message="Usage: $0 [--corpus grammar|gettext] [--ssl_upstream random|trained] [--max_pairs N] [--dev_sentences N] [--test_sentences N] [--nj N] [--seed N]
 $(utils/print_options.sh "${BASH_SOURCE[0]}")"
 . utils/parse_options.sh
 corpus_dir=${corpus_dir:-data/corpus_${corpus}}
