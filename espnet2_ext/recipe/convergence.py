@@ -206,6 +206,14 @@ def claims(
     return lines
 
 
+def is_budget_bound(
+    conv_epochs: Sequence[Optional[int]], epochs: Sequence[int]
+) -> bool:
+    """Whether every run's last trained epoch is among its best (still improving)."""
+    pairs = list(zip(conv_epochs, epochs))
+    return bool(pairs) and all(c is not None and c == e for c, e in pairs)
+
+
 def budget_bound(groups: Dict[str, Dict[str, List[Optional[float]]]]) -> List[str]:
     """Lines for the models still improving when training ended.
 
@@ -219,8 +227,7 @@ def budget_bound(groups: Dict[str, Dict[str, List[Optional[float]]]]) -> List[st
     """
     lines = []
     for name, g in groups.items():
-        pairs = list(zip(g["conv"], g["epochs"]))
-        if pairs and all(c is not None and c == e for c, e in pairs):
+        if is_budget_bound(g["conv"], g["epochs"]):
             lines.append(
                 f"{name} was still improving at its last epoch "
                 f"({fmt_spread(g['epochs'], 0)}): its epoch of convergence is a lower "

@@ -147,6 +147,12 @@ class ModelRow:
     reaches_ref: List[Optional[int]] = field(default_factory=list)
     speed_up: Optional[float] = None
 
+    @property
+    def budget_bound(self) -> bool:
+        """Still improving at the last epoch in every run (see
+        :func:`convergence.is_budget_bound`)."""
+        return conv.is_budget_bound(self.conv_epochs, self.epochs)
+
 
 def _model_row(name: str, runs: Sequence[ExperimentSummary]) -> ModelRow:
     sets = {d for r in runs for d in r.scores}
@@ -212,7 +218,9 @@ def model_rows(
                 else None
             )
         mean_conv = conv.spread(m.conv_epochs)[0]
-        if ref_conv is not None and mean_conv:
+        # a budget-bound epoch of convergence is a lower bound: no ratio from it
+        bound = ref_row.budget_bound or m.budget_bound
+        if ref_conv is not None and mean_conv and not bound:
             m.speed_up = ref_conv / mean_conv
     return table, ref
 
@@ -250,9 +258,11 @@ def markdown_table(
 
     Where any experiment has an epoch of convergence (a ``config.yaml``), three
     columns follow: conv. epoch, reaches ref @, speed-up (see :func:`model_rows`).
+    A model still improving at its last epoch shows ``≥N`` and no speed-up; the
+    reference row shows ``ref`` in the last two.
     A row of several runs (seeds) shows mean ± sample std and ``(n=N)``.
     """
-    table, _ = model_rows(rows, reference, group)
+    table, ref = model_rows(rows, reference, group)
     show_conv = any(r.conv_epoch is not None for r in rows)
     header = ["model"]
     for d in sets:
@@ -269,8 +279,13 @@ def markdown_table(
             cells += [fmt_spread(s.get(m, [])) for m in metrics]
         cells += [fmt_spread(r.epochs, 0), _clock(sum(r.train_seconds) / n)]
         if show_conv:
-            speed_up = "-" if r.speed_up is None else f"{r.speed_up:.2f}x"
-            cells += [fmt_spread(r.conv_epochs, 0), _reaches(r.reaches_ref), speed_up]
+            # "≥N": still improving at its last epoch N, so N bounds it from below
+            conv_cell = ("≥" if r.budget_bound else "") + fmt_spread(r.conv_epochs, 0)
+            if r.name == ref:  # the reference against itself says nothing
+                cells += [conv_cell, "ref", "ref"]
+            else:
+                speed_up = "-" if r.speed_up is None else f"{r.speed_up:.2f}x"
+                cells += [conv_cell, _reaches(r.reaches_ref), speed_up]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
