@@ -329,4 +329,4 @@ def main(argv: Optional[List[str]] = None) -> Optional[Path]:
 if __name__ == "__main__":
     from espnet2_ext.utils.deps import run_cli
 
-    run_cli(main)
+    run_cli(main, input_errors=True)

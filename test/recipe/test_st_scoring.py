@@ -151,6 +151,27 @@ def test_mismatched_ids_name_file_and_id(tmp_path):
     assert f"{ref}: no reference for 'd'" in str(e.value)
 
 
+def test_invalid_utf8_in_a_hypothesis_names_file_and_line_in_one_line(tmp_path):
+    from espnet2_ext.utils.deps import run_cli
+
+    ref = write(tmp_path / "ref", REFS)
+    hyp = tmp_path / "hyp"
+    hyp.write_bytes(
+        "".join(f"{k} {v}\n" for k, v in HYPS.items())
+        .encode("utf-8")
+        .replace("für".encode("utf-8"), "für".encode("latin-1"))
+    )
+    argv = ["--hyp", str(hyp), "--ref", str(ref), "--outdir", str(tmp_path / "s")]
+    with pytest.raises(SystemExit) as e:
+        run_cli(main, argv, input_errors=True)
+    assert e.value.code == (
+        f"espnet2_ext: error: {hyp}:1: not valid UTF-8 (byte 0xfc at column 24) -"
+        " re-encode the file as UTF-8, e.g. iconv -f latin1 -t utf-8\n"
+        "  (for the traceback, rerun with ESPNET2_EXT_VERBOSE=1)"
+    )
+    assert not (tmp_path / "s").exists()
+
+
 def test_empty_hypothesis_is_counted(tmp_path):
     ref = write(tmp_path / "ref", REFS)
     (tmp_path / "hyp").write_text(
