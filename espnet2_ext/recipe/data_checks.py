@@ -9,7 +9,9 @@ Reads ``DATA_DIR/wav.scp`` (file paths, ``cmd |`` pipes or ark entries), the opt
   ``spk2utt``, ``utt2lang``, ``segments`` present is UTF-8, one ``<id> <value>`` per
   line, without duplicate ids, and has exactly the utterances of ``wav.scp`` (or
   ``segments``); a missing or extra id is reported with the file, the line and the id;
-- every audio file exists and is readable (reported as ``wav.scp:LINE`` and the path);
+- every audio file exists, is readable and is complete (a wav whose header declares
+  more samples than the file holds is truncated), reported as ``wav.scp:LINE`` and
+  the path;
 - transcripts are not empty. With ``--fix_empty OUTDIR`` the utterances with an empty
   transcript in any text file are dropped (their number is logged) and the data dir is
   written to ``OUTDIR`` (``wav.scp``, ``segments``, the text files, ``utt2spk``,
@@ -38,7 +40,7 @@ from typing import Dict, List, Optional, Sequence
 
 import soundfile
 
-from espnet2_ext.recipe.audio_io import is_plain_path, read_audio
+from espnet2_ext.recipe.audio_io import is_plain_path, read_audio, truncation
 from espnet2_ext.recipe.kaldi_io import (
     KaldiEntry,
     read_kaldi_entries,
@@ -156,6 +158,12 @@ def probe_audio(entry: KaldiEntry, wav_scp: Path):
             return (
                 f"{where}: audio file '{path}' of '{entry.key}' is not readable"
                 f" ({e}) - replace it or remove the utterance"
+            )
+        problem = truncation(path, int(info.frames))
+        if problem:
+            return (
+                f"{where}: audio file '{path}' of '{entry.key}' is truncated:"
+                f" {problem} - replace it or remove the utterance"
             )
         return int(info.frames), int(info.samplerate), int(info.channels)
     try:
@@ -467,4 +475,6 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from espnet2_ext.utils.deps import run_cli
+
+    run_cli(main, input_errors=True)

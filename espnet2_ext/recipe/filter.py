@@ -4,7 +4,10 @@ Reads a formatted data dir (``wav.scp``, ``utt2num_samples``, the ``--text`` fil
 optionally ``utt2spk``) and writes the same files restricted to the kept utterances,
 plus ``spk2utt``; logs how many were dropped and why. The input is checked with
 ``data_checks.check_kaldi_files`` first (every file has exactly the ids of ``wav.scp``;
-errors name ``file:line`` and the id). A finished output dir (``.done``) is skipped.
+errors name ``file:line`` and the id). ``.done`` records what the output was made from
+(:mod:`espnet2_ext.recipe.stamp`: the input files, stage 3's stamp and the options); a
+re-run with the same inputs is skipped, one with changed inputs filters again and says
+what changed.
 
 Usage::
 
@@ -21,6 +24,7 @@ from typing import Dict, List, Optional
 
 from espnet2_ext.recipe.data_checks import DataDirError, validate_data_dir
 from espnet2_ext.recipe.kaldi_io import read_kaldi_map, write_kaldi_map
+from espnet2_ext.recipe.stamp import check_stamp, log_check, make_stamp, write_stamp
 from espnet2_ext.utils.log import setup_logging
 
 FS = 16000
@@ -63,13 +67,17 @@ def filter_dir(
             checks on the user's data dir, so this only fires on a hand-made dir).
         ValueError: for a missing input file or when no utterance is kept.
     """
-    if (dst / ".done").exists():
-        logging.info(f"{dst} already filtered - skipping")
-        return len(read_kaldi_map(dst / "wav.scp"))
     validate_data_dir(src)
     for name in ["utt2num_samples"] + text_names:
         if not (src / name).is_file():
             raise ValueError(f"{src / name}: not found - was stage 3 run on {src}?")
+    names = [".done", "wav.scp", "utt2num_samples", *text_names, "utt2spk"]
+    options = dict(text=" ".join(text_names), min=min_duration, max=max_duration)
+    stamp = make_stamp([src / n for n in names if (src / n).is_file()], options)
+    check = check_stamp(dst / ".done", stamp)
+    log_check(check, dst, "already filtered", "filtering again")
+    if check.status == "done":
+        return len(read_kaldi_map(dst / "wav.scp"))
     wav = read_kaldi_map(src / "wav.scp")
     num_samples = read_kaldi_map(src / "utt2num_samples")
     texts = {name: read_kaldi_map(src / name) for name in text_names}
@@ -93,7 +101,8 @@ def filter_dir(
     logging.info(
         f"{dst}: kept {len(keep)} of {len(wav)} utterances (dropped: {reasons})"
     )
-    (dst / ".done").touch()
+    stamp.because = check.root
+    write_stamp(dst / ".done", stamp)
     return len(keep)
 
 
@@ -118,4 +127,6 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from espnet2_ext.utils.deps import run_cli
+
+    run_cli(main, input_errors=True)

@@ -36,9 +36,12 @@ Usage::
 """
 
 import argparse
+import hashlib
 import logging
 import math
-import multiprocessing
+import os
+import shlex
+import stat
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
@@ -48,15 +51,30 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import soundfile
 
-from espnet2_ext.recipe.audio_io import audio_info, read_audio
+from espnet2_ext.recipe.audio_io import (
+    AudioPipeError,
+    audio_info,
+    is_plain_path,
+    read_audio,
+    truncation,
+)
 from espnet2_ext.recipe.data_checks import DataDirError, validate_data_dir
 from espnet2_ext.recipe.kaldi_io import (
     read_kaldi_entries,
     read_kaldi_map,
+    scan_kaldi_entries,
     write_kaldi_map,
+)
+from espnet2_ext.recipe.stamp import (
+    check_stamp,
+    finish_stamp,
+    log_check,
+    make_stamp,
+    start_stamp,
 )
 from espnet2_ext.utils.atomic import stale_temporaries, write_wav_atomic
 from espnet2_ext.utils.log import setup_logging
+from espnet2_ext.utils.process_pool import map_in_processes
 
 FS = 16000
 # Files keyed by utterance id that are copied, restricted to the utterances written.
@@ -94,6 +112,7 @@ class Job:
     fs: int
     strict: bool
     max_overshoot: float
+    drop_truncated: bool = False
 
 
 @dataclass
@@ -106,6 +125,7 @@ class JobResult:
     written: int
     kept: int
     clipped: int
+    truncated: Optional[str] = None  # why the recording was dropped (drop_truncated)
 
 
 @dataclass
@@ -120,6 +140,7 @@ class FormatReport:
         resampled: number of recordings resampled, per source sample rate.
         downmixed: number of recordings downmixed, per source channel count.
         clipped_segments: segments ending past their recording, clipped to its end.
+        dropped_truncated: truncated recordings dropped (``drop_truncated``).
         already_done: True when ``.done`` was found and nothing was done.
     """
 
@@ -130,6 +151,7 @@ class FormatReport:
     resampled: Dict[int, int] = field(default_factory=dict)
     downmixed: Dict[int, int] = field(default_factory=dict)
     clipped_segments: int = 0
+    dropped_truncated: int = 0
     already_done: bool = False
 
 
@@ -210,6 +232,11 @@ def format_recording(job: Job) -> JobResult:
     def load() -> Tuple[np.ndarray, int]:
         try:
             return read_audio(job.entry)
+        except AudioPipeError as e:
+            raise AudioPipeError(
+                f"{where}: the audio command of '{job.rec}' failed: {e} - fix the"
+                " command (its output is not used)"
+            ) from None
         except Exception as e:  # noqa: BLE001 - re-raised with the line to fix
             raise RuntimeError(
                 f"{where}: cannot read audio of '{job.rec}' from '{job.entry}': {e}"
@@ -228,6 +255,15 @@ def format_recording(job: Job) -> JobResult:
         num_frames, channels = audio.shape
     else:
         num_frames, rate, channels = info
+        problem = truncation(Path(job.entry), num_frames)
+        if problem and job.drop_truncated:
+            return JobResult([], rate, channels, 0, 0, 0, f"{where}: {problem}")
+        if problem:
+            raise ValueError(
+                f"{where}: '{job.entry}' of '{job.rec}' is truncated: {problem} -"
+                " replace the file, or pass --drop_truncated to drop such recordings"
+                " (counted in the log)"
+            )
     if job.strict and rate != job.fs:
         raise ValueError(
             f"{where}: '{job.entry}' is {rate} Hz, not {job.fs} Hz, and --strict"
@@ -295,6 +331,78 @@ def _channels_name(channels: int) -> str:
     return "stereo" if channels == 2 else f"{channels}-channel"
 
 
+def side_files(src: Path, first: Sequence[str] = ()) -> List[Path]:
+    """The files of ``src`` stage 3 reads: ``first`` (when present), then ``text*``,
+    ``utt2spk``, ``utt2lang`` and ``spk2utt``, sorted by name."""
+    names = [n for n in first if (src / n).is_file()]
+    names += sorted(
+        p.name
+        for p in src.iterdir()
+        if p.is_file()
+        and (p.name.startswith("text") or p.name in PER_UTT_FILES + ("spk2utt",))
+    )
+    return [src / n for n in names]
+
+
+def _audio_signature(entry: str) -> str:
+    """What identifies the audio of a ``wav.scp`` value without reading it: the value
+    and the size and modification time of the files it names (the file, the ark, or
+    the existing files among a command's words)."""
+    entry = entry.strip()
+    if is_plain_path(entry):
+        paths = [entry]
+    elif entry.endswith("|"):
+        try:
+            paths = shlex.split(entry[:-1])
+        except ValueError:
+            paths = []
+    else:
+        paths = [entry[4:] if entry.startswith("ark:") else entry]
+        paths = [paths[0].rpartition(":")[0]]
+    parts = [entry]
+    for path in paths:
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue
+        if stat.S_ISREG(st.st_mode):
+            parts.append(f"{path} {st.st_size} {st.st_mtime_ns}")
+    return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()[:16]
+
+
+def utterance_sources(src: Path) -> Dict[str, str]:
+    """``{utt: digest}`` of what each output wav is cut from: its recording's audio
+    (:func:`_audio_signature`) and, with ``segments``, its start and end."""
+    scan, _ = scan_kaldi_entries(src / "wav.scp")
+    recordings = {e.key: _audio_signature(e.value) for e in scan}
+    if not (src / "segments").is_file():
+        return recordings
+    segments, _ = scan_kaldi_entries(src / "segments")
+    out = {}
+    for e in segments:
+        rec, _, times = e.value.partition(" ")
+        out[e.key] = f"{recordings.get(rec, 'missing')} {times.strip()}"
+    return out
+
+
+def remove_outdated(data_dir: Path, before: Dict[str, str], now: Dict[str, str]) -> int:
+    """Removes the output wavs whose source changed (or is gone) since ``before``.
+
+    Returns:
+        The number of files removed.
+    """
+    removed = 0
+    for utt, digest in before.items():
+        if now.get(utt) != digest:
+            path = data_dir / f"{utt}.wav"
+            if path.exists():
+                path.unlink()
+                removed += 1
+    if removed:
+        logging.info(f"removed {_plural(removed, 'wav')} whose source audio changed")
+    return removed
+
+
 def copy_side_files(src: Path, dst: Path, utts: Sequence[str]) -> List[str]:
     """Copies ``text*``, ``utt2spk``, ``utt2lang`` restricted to ``utts``; ``spk2utt``.
 
@@ -333,6 +441,7 @@ def format_data_dir(
     fs: int = FS,
     strict: bool = False,
     max_overshoot: float = 0.5,
+    drop_truncated: bool = False,
 ) -> FormatReport:
     """Formats the data dir ``src`` into ``dst`` (see the module docstring).
 
@@ -343,6 +452,8 @@ def format_data_dir(
         fs: output sample rate.
         strict: make resampling and downmixing errors instead of logged counts.
         max_overshoot: seconds a segment may end past its recording (clipped).
+        drop_truncated: drop recordings whose wav header declares more samples than
+            the file holds (counted in the log) instead of failing.
 
     Returns:
         The report of what was done.
@@ -350,18 +461,30 @@ def format_data_dir(
     Raises:
         DataDirError: (a ValueError) before any audio is read, listing every problem
             of the Kaldi files of ``src`` (``data_checks.check_kaldi_files``).
-        ValueError: for segments outside their recording and, with ``strict``,
-            audio that is not ``fs`` Hz mono; messages name the line.
-        RuntimeError: for audio that cannot be read (naming the ``wav.scp`` line).
+        ValueError: for segments outside their recording, truncated wavs (unless
+            ``drop_truncated``) and, with ``strict``, audio that is not ``fs`` Hz
+            mono; messages name the line.
+        RuntimeError: for audio that cannot be read or a ``cmd |`` entry that fails
+            (naming the ``wav.scp`` line), and ``WorkerDied`` for a worker process
+            that was killed.
     """
     src, dst = Path(src), Path(dst)
-    if (dst / ".done").exists():
-        logging.info(f"{dst} already formatted - skipping")
-        n = len(read_kaldi_map(dst / "wav.scp"))
-        return FormatReport(dst, n, already_done=True)
     if src.resolve() == dst.resolve():
         raise ValueError(f"output dir {dst} is the input dir: choose another one")
     validate_data_dir(src)  # before any audio is read
+    options = dict(fs=fs, strict=strict, max_overshoot=max_overshoot)
+    options["drop_truncated"] = drop_truncated
+    stamp = make_stamp(
+        side_files(src, ("wav.scp", "segments")),
+        options,
+        utterance_sources(src),
+        item_label="audio of",
+    )
+    check = check_stamp(dst / ".done", stamp)
+    log_check(check, dst, "already formatted", "formatting again")
+    if check.status == "done":
+        n = len(read_kaldi_map(dst / "wav.scp"))
+        return FormatReport(dst, n, already_done=True)
     wav_scp = src / "wav.scp"
     entries = read_kaldi_entries(wav_scp)
     segments_file = src / "segments"
@@ -370,6 +493,9 @@ def format_data_dir(
         segments = read_segments(segments_file)
     data_dir = (dst / "data").resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
+    if check.previous is not None:
+        remove_outdated(data_dir, check.previous.items, stamp.items)
+    start_stamp(dst / ".done", stamp)
     stale = stale_temporaries(data_dir, "*.wav")
     for p in stale:
         p.unlink()
@@ -389,6 +515,7 @@ def format_data_dir(
             fs,
             strict,
             max_overshoot,
+            drop_truncated,
         )
         for e in entries
         if segments is None or e.key in segments
@@ -403,6 +530,7 @@ def format_data_dir(
     downmixed: Counter = Counter()
     wav_out: Dict[str, str] = {}
     num_samples: Dict[str, str] = {}
+    truncated = [r.truncated for r in results if r.truncated]
     for r in results:
         if r.rate != fs:
             resampled[r.rate] += 1
@@ -424,6 +552,12 @@ def format_data_dir(
             f"downmixed {n} {_channels_name(channels)} file{'s' * (n != 1)}"
             " to mono (mean of the channels)"
         )
+    if truncated:
+        logging.info(
+            f"dropped {_plural(len(truncated), 'truncated recording')}"
+            f" (--drop_truncated); first: {truncated[0]}"
+        )
+    report.dropped_truncated = len(truncated)
     if report.clipped_segments:
         logging.info(
             f"clipped {_plural(report.clipped_segments, 'segment')} ending less than"
@@ -437,20 +571,27 @@ def format_data_dir(
         f" {report.num_kept} complete from an earlier run kept); copied"
         f" {', '.join(copied) or 'no other files'}"
     )
-    (dst / ".done").touch()
+    finish_stamp(dst / ".done")
     return report
+
+
+def _describe(job: Job) -> str:
+    return f"{job.wav_scp}:{job.lineno} ('{job.rec}')"
 
 
 def _run_jobs(jobs: List[Job], nj: int) -> List[JobResult]:
     from tqdm import tqdm
 
-    bar = dict(total=len(jobs), desc="format_wav", unit="rec", disable=None)
-    if nj <= 1 or len(jobs) <= 1:
-        return [format_recording(j) for j in tqdm(jobs, **bar)]
-    # spawn, not fork: the parent may hold torch threads that a fork would deadlock.
-    ctx = multiprocessing.get_context("spawn")
-    with ctx.Pool(min(nj, len(jobs))) as pool:
-        return list(tqdm(pool.imap(format_recording, jobs), **bar))
+    with tqdm(total=len(jobs), desc="format_wav", unit="rec", disable=None) as bar:
+        if nj <= 1 or len(jobs) <= 1:
+            results = []
+            for job in jobs:
+                results.append(format_recording(job))
+                bar.update()
+            return results
+        return map_in_processes(
+            format_recording, jobs, nj, describe=_describe, progress=bar.update
+        )
 
 
 def get_args(argv=None) -> argparse.Namespace:
@@ -473,6 +614,12 @@ def get_args(argv=None) -> argparse.Namespace:
         default=0.5,
         help="seconds a segment may end past its recording (clipped, as in Kaldi)",
     )
+    parser.add_argument(
+        "--drop_truncated",
+        action="store_true",
+        help="drop wavs whose header declares more samples than the file holds"
+        " (counted in the log) instead of failing",
+    )
     return parser.parse_args(argv)
 
 
@@ -481,7 +628,13 @@ def main(argv=None) -> None:
     setup_logging()
     try:
         format_data_dir(
-            args.src, args.dst, args.nj, args.fs, args.strict, args.max_overshoot
+            args.src,
+            args.dst,
+            args.nj,
+            args.fs,
+            args.strict,
+            args.max_overshoot,
+            args.drop_truncated,
         )
     except DataDirError as e:
         logging.error(str(e))
@@ -492,4 +645,6 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from espnet2_ext.utils.deps import run_cli
+
+    run_cli(main, input_errors=True)

@@ -4,7 +4,9 @@ For each factor f != 1.0, every utterance ``u`` gets a copy ``sp{f}-u`` whose
 ``wav.scp`` entry pipes the audio through ``sox ... speed f`` (tempo and pitch change
 together, as in Kaldi's perturb_data_dir_speed.sh); stage 3 (format) runs the pipes and
 writes plain 16 kHz wavs. Text files and ``utt2spk`` (speakers ``sp{f}-spk``) are
-copied; factor 1.0 keeps the original ids. Writes ``.done`` last.
+copied; factor 1.0 keeps the original ids. Writes ``.done`` last, recording the input
+files and factors (:mod:`espnet2_ext.recipe.stamp`): a re-run skips while they are
+unchanged and perturbs again (saying why) otherwise.
 
 Usage::
 
@@ -20,6 +22,7 @@ from pathlib import Path
 from typing import Dict, List
 
 from espnet2_ext.recipe.kaldi_io import read_kaldi_map, write_kaldi_map
+from espnet2_ext.recipe.stamp import check_stamp, log_check, make_stamp, write_stamp
 from espnet2_ext.utils.log import setup_logging
 
 
@@ -38,8 +41,13 @@ def prefix(factor: float) -> str:
 
 def perturb_dir(src: Path, dst: Path, factors: List[float]) -> int:
     """Writes the perturbed data dir; returns its number of utterances."""
-    if (dst / ".done").exists():
-        logging.info(f"{dst} already perturbed - skipping")
+    names = ["wav.scp", "utt2spk"] + sorted(p.name for p in src.glob("text*"))
+    stamp = make_stamp(
+        [src / n for n in names if (src / n).is_file()], dict(factors=factors)
+    )
+    check = check_stamp(dst / ".done", stamp)
+    log_check(check, dst, "already perturbed", "perturbing again")
+    if check.status == "done":
         return len(read_kaldi_map(dst / "wav.scp"))
     if shutil.which("sox") is None:
         raise RuntimeError("speed perturbation needs sox: apt-get install -y sox")
@@ -67,7 +75,8 @@ def perturb_dir(src: Path, dst: Path, factors: List[float]) -> int:
         for utt in sorted(out["utt2spk"]):
             spk2utt.setdefault(out["utt2spk"][utt], []).append(utt)
         write_kaldi_map(dst / "spk2utt", {s: " ".join(u) for s, u in spk2utt.items()})
-    (dst / ".done").touch()
+    stamp.because = check.root
+    write_stamp(dst / ".done", stamp)
     logging.info(f"{dst}: {len(out['wav.scp'])} utterances (factors {factors})")
     return len(out["wav.scp"])
 
@@ -83,4 +92,6 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from espnet2_ext.utils.deps import run_cli
+
+    run_cli(main, input_errors=True)

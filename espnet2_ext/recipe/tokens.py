@@ -6,8 +6,9 @@ with ``espnet2.bin.tokenize_text`` (``<blank>`` first, ``<unk>`` second,
 ``<sos/eos>`` last), exactly as ESPnet's ``st.sh`` does.
 
 Writes into ``--out_dir``: ``train.txt`` (the text without ids), ``bpe.model`` /
-``bpe.vocab`` (bpe only), ``tokens.txt``, and ``.done`` last; a finished directory is
-skipped.
+``bpe.vocab`` (bpe only), ``tokens.txt``, and ``.done`` last. ``.done`` records the
+text file's digest and the options (:mod:`espnet2_ext.recipe.stamp`): a finished
+directory is skipped while they are unchanged, and rebuilt (saying why) otherwise.
 
 Usage::
 
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import List, Optional
 
 from espnet2_ext.recipe.kaldi_io import read_kaldi_map
+from espnet2_ext.recipe.stamp import check_stamp, log_check, make_stamp, write_stamp
 from espnet2_ext.utils.log import setup_logging
 
 SPECIAL = ("<blank>:0", "<unk>:1", "<sos/eos>:-1")
@@ -113,8 +115,13 @@ def build_tokens(
 ) -> Path:
     """Builds the token list (and bpe model) of ``text_file``; returns tokens.txt."""
     tokens = out_dir / "tokens.txt"
-    if (out_dir / ".done").exists():
-        logging.info(f"{out_dir} already has tokens - skipping")
+    options = dict(token_type=token_type)
+    if token_type == "bpe":
+        options.update(nbpe=nbpe, bpemode=model_type)
+    stamp = make_stamp([text_file], options)
+    check = check_stamp(out_dir / ".done", stamp)
+    log_check(check, out_dir, "already has tokens", "building them again")
+    if check.status == "done":
         return tokens
     out_dir.mkdir(parents=True, exist_ok=True)
     plain = out_dir / "train.txt"
@@ -128,7 +135,8 @@ def build_tokens(
         raise ValueError(f"token_type must be 'bpe' or 'char'; got '{token_type}'")
     listed = write_token_list(plain, tokens, token_type, bpemodel)
     logging.info(f"{tokens}: {len(listed)} tokens from {n} lines")
-    (out_dir / ".done").touch()
+    stamp.because = check.root
+    write_stamp(out_dir / ".done", stamp)
     return tokens
 
 
@@ -149,4 +157,6 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from espnet2_ext.utils.deps import run_cli
+
+    run_cli(main, input_errors=True)

@@ -89,6 +89,18 @@ def test_missing_and_unreadable_audio_name_wav_scp_line(data_dir, tmp_path):
     assert "2 problem(s)" in str(e.value)
 
 
+def test_a_truncated_wav_names_its_wav_scp_line(data_dir, tmp_path):
+    stereo = tmp_path / "u3.wav"  # 8 kHz stereo: 4 bytes per frame
+    stereo.write_bytes(stereo.read_bytes()[: 44 + 4 * 10])
+    with pytest.raises(DataDirError) as e:
+        check_data_dir(data_dir, ["text.en"])
+    assert e.value.problems == [
+        f"{data_dir / 'wav.scp'}:4: audio file '{stereo}' of 'u3' is truncated: its"
+        " header declares 4000 samples but the file holds 10 - replace it or remove"
+        " the utterance"
+    ]
+
+
 def test_empty_transcripts_filtered_with_count(data_dir, tmp_path, caplog):
     write_lines(data_dir / "text.de", ["u0 hallo", "u1", "u2 ja", "u3 tschüss"])
     write_lines(data_dir / "text.en", ["u0 hello", "u1", "u2 yes", "u3  "])

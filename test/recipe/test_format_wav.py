@@ -2,6 +2,7 @@ import logging
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -306,3 +307,165 @@ def test_cli_exit_status_and_no_traceback(user_dir):
         " above) and rerun stage 3\n"
     )
     assert not Path("out").exists()
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def run_cli(*args, env=None, timeout=120):
+    """Stage 3's entry as the shell runs it; returns the finished process."""
+    return subprocess.run(
+        [sys.executable, "-m", "espnet2_ext.recipe.format_wav", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})},
+        timeout=timeout,
+    )
+
+
+@pytest.fixture
+def audio_dir(tmp_path, monkeypatch):
+    """``data/train`` (relative) with four 0.1 s wavs u1..u4 and their texts."""
+    monkeypatch.chdir(tmp_path)
+    d = Path("data") / "train"
+    d.mkdir(parents=True)
+    wavs = {
+        f"u{i}": write_wav(tmp_path / f"u{i}.wav", ramp(1600), 16000) for i in "1234"
+    }
+    (d / "wav.scp").write_text("".join(f"{k} {v}\n" for k, v in wavs.items()))
+    (d / "text.de").write_text("".join(f"{k} satz {k}\n" for k in wavs))
+    return d
+
+
+def truncate(path: Path, size: int = 100) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[:size])
+
+
+def test_a_truncated_wav_is_an_error_naming_its_line(audio_dir, tmp_path):
+    truncate(tmp_path / "u3.wav")  # header 44 bytes + 28 samples of 1600
+    with pytest.raises(ValueError) as e:
+        format_data_dir(audio_dir, Path("dump/org/train"))
+    assert str(e.value) == (
+        f"data/train/wav.scp:3: '{tmp_path}/u3.wav' of 'u3' is truncated: its header"
+        " declares 1600 samples but the file holds 28 - replace the file, or pass"
+        " --drop_truncated to drop such recordings (counted in the log)"
+    )
+    assert not Path("dump/org/train/.done").exists()
+
+
+def test_drop_truncated_drops_and_counts(audio_dir, tmp_path, caplog):
+    truncate(tmp_path / "u3.wav")
+    dst = Path("dump/org/train")
+    with caplog.at_level(logging.INFO):
+        report = format_data_dir(audio_dir, dst, drop_truncated=True)
+    assert (report.num_utterances, report.dropped_truncated) == (3, 1)
+    assert list(read_kaldi_map(dst / "wav.scp")) == ["u1", "u2", "u4"]
+    assert list(read_kaldi_map(dst / "text.de")) == ["u1", "u2", "u4"]
+    assert (
+        "dropped 1 truncated recording (--drop_truncated); first:"
+        " data/train/wav.scp:3: its header declares 1600 samples but the file holds 28"
+    ) in caplog.messages
+
+
+def test_a_short_but_complete_wav_is_not_truncated(audio_dir, tmp_path):
+    write_wav(tmp_path / "u3.wav", ramp(28), 16000)
+    report = format_data_dir(audio_dir, Path("dump/org/train"))
+    assert report.num_utterances == 4 and report.dropped_truncated == 0
+
+
+def test_a_pipe_that_exits_non_zero_is_an_error(audio_dir, tmp_path):
+    scp = audio_dir / "wav.scp"
+    lines = scp.read_text().splitlines()
+    lines[1] = f"u2 cat {tmp_path}/u2.wav; echo 'sox FAIL' >&2; exit 3 |"
+    scp.write_text("\n".join(lines) + "\n")
+    with pytest.raises(RuntimeError) as e:
+        format_data_dir(audio_dir, Path("dump/org/train"))
+    assert str(e.value) == (
+        f"data/train/wav.scp:2: the audio command of 'u2' failed: command 'cat"
+        f" {tmp_path}/u2.wav; echo 'sox FAIL' >&2; exit 3' exited with status 3:"
+        " sox FAIL - fix the command (its output is not used)"
+    )
+
+
+def test_cli_error_is_two_lines_printed_once_with_two_jobs(audio_dir, tmp_path):
+    truncate(tmp_path / "u3.wav")
+    proc = run_cli("data/train", "dump/org/train", "--nj", "2")
+    assert proc.returncode == 1
+    assert proc.stderr.splitlines()[-2:] == [
+        f"espnet2_ext: error: data/train/wav.scp:3: '{tmp_path}/u3.wav' of 'u3' is"
+        " truncated: its header declares 1600 samples but the file holds 28 - replace"
+        " the file, or pass --drop_truncated to drop such recordings (counted in the"
+        " log)",
+        "  (for the traceback, rerun with ESPNET2_EXT_VERBOSE=1)",
+    ]
+    assert proc.stderr.count("is truncated") == 1
+    assert "Traceback" not in proc.stderr
+    verbose = run_cli("data/train", "dump/org/train", env={"ESPNET2_EXT_VERBOSE": "1"})
+    assert verbose.returncode == 1
+    assert "Traceback (most recent call last)" in verbose.stderr
+    assert verbose.stderr.rstrip().endswith(
+        "replace the file, or pass --drop_truncated to drop such recordings (counted"
+        " in the log)"
+    )
+
+
+def test_a_killed_worker_ends_the_stage_at_once_naming_its_job(audio_dir, tmp_path):
+    scp = audio_dir / "wav.scp"
+    lines = scp.read_text().splitlines()
+    lines[2] = "u3 kill -9 $PPID |"  # the shell's parent is the worker process
+    scp.write_text("\n".join(lines) + "\n")
+    start = time.monotonic()
+    proc = run_cli("data/train", "dump/org/train", "--nj", "2", timeout=120)
+    # seconds: the spawned workers' imports, not a hang
+    assert time.monotonic() - start < 60
+    assert proc.returncode == 1, proc.stderr
+    (error,) = [line for line in proc.stderr.splitlines() if "error:" in line]
+    assert error.startswith(
+        "espnet2_ext: error: a worker process died while running"
+        " data/train/wav.scp:3 ('u3') (pid "
+    )
+    assert error.endswith(
+        ", killed by SIGKILL) - its outputs are incomplete and are redone on a rerun;"
+        " if it was killed for memory, lower --nj"
+    )
+    assert not Path("dump/org/train/.done").exists()
+
+
+def test_changed_inputs_are_formatted_again_keeping_what_is_unchanged(
+    audio_dir, tmp_path, caplog
+):
+    dst = Path("dump/org/train")
+    format_data_dir(audio_dir, dst)
+    kept = {p.name: p.stat().st_mtime_ns for p in (dst / "data").iterdir()}
+
+    (audio_dir / "text.de").write_text("u1 satz u1\nu2 fixed\nu3 satz u3\nu4 satz u4\n")
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        report = format_data_dir(audio_dir, dst)
+    assert (
+        "dump/org/train: data/train/text.de changed since it was made - formatting"
+        " again"
+    ) in caplog.messages
+    assert (report.num_written, report.num_kept) == (0, 4)
+    assert read_kaldi_map(dst / "text.de")["u2"] == "fixed"
+
+    write_wav(tmp_path / "u4.wav", -ramp(1600), 16000)  # same length, new samples
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        report = format_data_dir(audio_dir, dst)
+    assert (
+        "dump/org/train: audio of 'u4' changed since it was made - formatting again"
+        in caplog.messages
+    )
+    assert (report.num_written, report.num_kept) == (1, 3)
+    np.testing.assert_array_equal(read_int16(dst / "data" / "u4.wav")[0], -ramp(1600))
+    after = {p.name: p.stat().st_mtime_ns for p in (dst / "data").iterdir()}
+    assert {k: v for k, v in after.items() if k != "u4.wav"} == {
+        k: v for k, v in kept.items() if k != "u4.wav"
+    }
+
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        assert format_data_dir(audio_dir, dst).already_done
+    assert caplog.messages == ["dump/org/train already formatted - skipping"]

@@ -55,5 +55,6 @@ def test_asr_stages_1_to_13_write_wer_and_the_table(tmp_path):
     table = (work / "exp" / "results_char.md").read_text().splitlines()
     assert table[0] == (
         "| model | dev WER | dev CER | test WER | test CER | epochs | train time |"
+        " conv. epoch | reaches ref @ | speed-up |"
     )
     assert table[2].startswith("| gsgn_drop_char | ") and " | 1 | " in table[2]

@@ -2,8 +2,9 @@
 
 A copy of ``egs2/mini_st/st1`` in a temporary directory (links to the real st.sh,
 utils, path.sh and cmd.sh) builds a 40-sentence corpus, trains GSGN+Drop for one
-epoch, decodes and scores; then a re-run must skip every finished stage, and a
-training killed after its first epoch must resume from that epoch's checkpoint.
+epoch, decodes and scores; then a re-run must skip every finished stage, a fixed test
+transcript must redo only the stages that read it, and a training killed after its
+first epoch must resume from that epoch's checkpoint.
 About 4 minutes on a 2-core CPU.
 """
 
@@ -135,6 +136,53 @@ def test_rerun_skips_finished_stages(recipe):
     assert "Stage 11: training: exp/st_gsgn_drop_de_char: already done" in log
     assert log.count("already decoded - skipping") == 2
     assert {p: p.stat().st_mtime_ns for p in before} == before
+
+
+def test_a_fixed_input_reruns_only_the_stages_that_read_it(recipe):
+    work, _ = recipe
+    exp = work / "exp" / "st_gsgn_drop_de_char"
+    checkpoint = (exp / "checkpoint.pth").stat().st_mtime_ns
+    text = work / "data" / "test" / "text.de"
+    lines = text.read_text(encoding="utf-8").splitlines()
+    utt = lines[0].split()[0]
+    lines[0] = f"{utt} korrigiert"
+    args = [*TINY, "--max_epoch", "1", "--models", "gsgn_drop", "--stage", "3"]
+    # First broken: an id that is not in wav.scp. Stage 3 stops, naming the line.
+    text.write_text("\n".join(lines + ["zz_extra Extra"]) + "\n", encoding="utf-8")
+    broken = subprocess.run(
+        ["./run.sh", *args], cwd=work, capture_output=True, text=True, env=_env(work)
+    )
+    assert broken.returncode == 1
+    assert (
+        f"data/test/text.de:{len(lines) + 1}: id 'zz_extra' is not in wav.scp"
+    ) in broken.stderr
+    assert "Traceback" not in broken.stderr
+
+    # Then fixed: the corrected line stays. The fix reaches every later stage.
+    text.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    log = _run(work, *args).stderr
+    assert (
+        "dump/raw/org/test: data/test/text.de changed since it was made - formatting"
+        " again"
+    ) in log
+    assert log.count("already formatted - skipping") == 2  # train, dev
+    assert (
+        "dump/raw/test: dump/raw/org/test was remade (data/test/text.de changed) since"
+        " it was made - filtering again"
+    ) in log
+    assert log.count("already filtered - skipping") == 2
+    assert log.count("already has tokens - skipping") == 2
+    assert "Stage 10: collect stats: already done" in log
+    assert "Stage 11: training: exp/st_gsgn_drop_de_char: already done" in log
+    assert log.count("already decoded - skipping") == 1  # dev
+    assert (
+        "exp/st_gsgn_drop_de_char/decode_test_valid.acc.ave: dump/raw/test was remade"
+        " (data/test/text.de changed) since it was decoded - decoding again"
+    ) in log
+    assert read_kaldi_map(work / "dump" / "raw" / "test" / "text.de")[utt] == (
+        "korrigiert"
+    )
+    assert (exp / "checkpoint.pth").stat().st_mtime_ns == checkpoint
 
 
 def _reporter_epochs(exp: Path) -> dict:

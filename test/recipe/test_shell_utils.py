@@ -1,7 +1,9 @@
 """The shell pieces of the drivers: utils/parse_options.sh, common/stages.sh, --help."""
 
+import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -83,7 +85,7 @@ def test_an_option_without_value_is_an_error(recipe):
 
 STAGES = """set -euo pipefail
 stage=2; stop_stage=3; train_set=train; valid_set=dev; test_sets="dev test"
-inference_model=valid.acc.ave.pth
+inference_model=valid.acc.ave.pth; python={python}
 . {common}/stages.sh
 hello() {{ echo "ran $1"; }}
 s1() {{ hello 1; }}; s2() {{ hello 2; }}; s3() {{ hello 3; }}
@@ -98,7 +100,7 @@ echo "decode: $(decode_dir exp/asr_x test)"
 
 def test_run_stage_range_markers_and_helpers(tmp_path):
     marker = tmp_path / "m" / ".done"
-    script = STAGES.format(common=COMMON, marker=marker)
+    script = STAGES.format(common=COMMON, marker=marker, python=sys.executable)
     first = subprocess.run(["bash", "-c", script], capture_output=True, text=True)
     assert first.returncode == 0, first.stderr
     assert first.stdout.splitlines() == [
@@ -115,7 +117,67 @@ def test_run_stage_range_markers_and_helpers(tmp_path):
     assert "Stage 1" not in first.stderr
     second = subprocess.run(["bash", "-c", script], capture_output=True, text=True)
     assert second.stdout.splitlines()[0] == "ran 3"
-    assert f"Stage 2: two: already done ({marker}) - skipping" in second.stderr
+    assert f"Stage 2: two: already done ({marker}) - skipping\n" in second.stderr
+
+
+STAMPED = """set -euo pipefail
+stage=1; stop_stage=2; python={python}
+. {common}/stages.sh
+s1_inputs() {{ stamp_inputs in.txt; stamp_option lr "${{LR}}"; }}
+s1() {{ echo "ran 1"; [ "${{FAIL:-0}}" = 0 ]; }}
+s1_reset() {{ echo "reset 1"; }}
+s2_inputs() {{ stamp_inputs m1/.done; }}
+s2() {{ echo "ran 2"; }}
+run_stage 1 one s1 m1/.done s1_inputs
+run_stage 2 two s2 m2/.done s2_inputs
+"""
+
+
+def test_run_stage_reruns_a_stage_whose_inputs_changed_and_the_stages_after(tmp_path):
+    script = STAMPED.format(common=COMMON, python=sys.executable)
+    (tmp_path / "in.txt").write_text("a\n")
+
+    def run(lr="0.1", fail="0"):
+        env = {**os.environ, "LR": lr, "FAIL": fail}
+        return subprocess.run(
+            ["bash", "-c", script],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            env=env,
+        )
+
+    first = run()
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == "ran 1\nran 2\n"
+    unchanged = run()
+    assert unchanged.stdout == ""
+    assert "Stage 1: one: already done (m1/.done) - skipping\n" in unchanged.stderr
+    assert "Stage 2: two: already done (m2/.done) - skipping\n" in unchanged.stderr
+
+    (tmp_path / "in.txt").write_text("b\n")
+    edited = run()
+    assert edited.stdout == "reset 1\nran 1\nran 2\n"
+    assert "Stage 1: one: in.txt changed since it ran - running it again\n" in (
+        edited.stderr
+    )
+    assert (
+        "Stage 2: two: m1 was remade (in.txt changed) since it ran - running it again"
+        in edited.stderr
+    )
+
+    option = run(lr="0.2")
+    assert "Stage 1: one: option lr changed (0.1 -> 0.2) since it ran" in option.stderr
+    assert option.stdout == "reset 1\nran 1\nran 2\n"
+
+    failed = run(lr="0.3", fail="1")
+    assert failed.returncode == 1 and failed.stdout == "reset 1\nran 1\n"
+    assert not (tmp_path / "m1" / ".done").exists()  # written only on success
+    resumed = run(lr="0.3")
+    assert "Stage 1: one: resuming (same inputs as the interrupted run)" in (
+        resumed.stderr
+    )
+    assert resumed.stdout == "ran 1\nran 2\n"  # no reset: same inputs
 
 
 ASR_OPTIONS = (

@@ -10,8 +10,12 @@
 #   5  token list (sentencepiece / char)
 #
 # Data: local/data.sh writes data/<set>/{wav.scp,text,utt2spk} (ESPnet's asr.sh layout).
-# A finished stage leaves a .done marker and is skipped on a re-run; training resumes
-# from its last checkpoint. A failed parallel job prints the log that explains it.
+# A finished stage leaves a .done stamp of what it was made from (input files, options,
+# config): a re-run skips it while they are unchanged, and runs it and the stages after
+# it again, saying what changed, when they are not; training resumes from its last
+# checkpoint (a model trained from other inputs is moved aside). Bad input stops with
+# `path:line: what is wrong - what to do` (--verbose true: with the traceback). A
+# failed parallel job prints the log that explains it.
 # Run from a recipe directory (egs2/<corpus>/asr1) that has cmd.sh, path.sh, conf/ and
 # local/data.sh. `./asr.sh --help` lists every option with its default.
 set -euo pipefail
@@ -27,6 +31,7 @@ gpu_inference=false     # decode on a GPU
 dumpdir=dump            # formatted data
 expdir=exp              # experiments
 python=python3          # Python interpreter of the jobs
+verbose=false           # Python tracebacks with the errors
 # Data
 train_set=train         # training set (data/<set>)
 valid_set=dev           # validation set
@@ -36,6 +41,7 @@ local_data_opts=        # options of local/data.sh
 speed_perturb_factors=  # e.g. "0.9 1.0 1.1"; empty: none
 min_wav_duration=0.1    # seconds; shorter train/valid utterances are dropped
 max_wav_duration=30     # seconds; longer train/valid utterances are dropped
+drop_truncated_audio=false  # drop (and count) truncated wavs in stage 3 instead of failing
 # Tokens
 token_listdir=data/token_list  # where the token lists and sentencepiece models go
 token_type=bpe          # bpe or char
@@ -61,6 +67,7 @@ $(utils/print_options.sh "${BASH_SOURCE[0]}")"
 
 # shellcheck disable=SC1091
 . utils/parse_options.sh
+[ "${verbose}" = true ] && export ESPNET2_EXT_VERBOSE=1
 inference_model=${inference_asr_model}  # the name the shared stages (../common/stages.sh) read
 # shellcheck disable=SC1091
 . ./path.sh
@@ -117,6 +124,22 @@ stage10() {
         $(train_opts) --normalize none ${asr_args}
 }
 
+# The shape files depend on the data and the tokens only (extract_feats_in_collect_stats
+# is false), so the stats dir is shared by every config, as in ESPnet.
+stage10_inputs() {
+    training_data_inputs
+    stamp_inputs "${tokendir}/.done"
+}
+
+stage11_inputs() {
+    stage10_inputs
+    stamp_inputs "${stats_dir}/.done" "${asr_config}" ${pretrained_asr}
+    stamp_option args "$(train_opts) ${asr_args}"
+}
+
+# Training from changed inputs starts afresh: the old experiment is kept aside.
+stage11_reset() { set_aside "${asr_exp}"; }
+
 stage11() {
     local init_opts=""
     [ -n "${pretrained_asr}" ] && init_opts="--init_param ${pretrained_asr}:encoder:encoder"
@@ -147,8 +170,8 @@ fi
 run_stage 3 "format wav (16 kHz mono)" stage3
 run_stage 4 "filter" stage4
 run_stage 5 "token list" stage5
-run_stage 10 "collect stats" stage10 "${stats_dir}/.done"
-run_stage 11 "training: ${asr_exp}" stage11 "${asr_exp}/.train.done"
+run_stage 10 "collect stats" stage10 "${stats_dir}/.done" stage10_inputs
+run_stage 11 "training: ${asr_exp}" stage11 "${asr_exp}/.train.done" stage11_inputs
 run_stage 12 "decoding" stage12
 # Scoring is cheap and reads the current decode: always redone when selected.
 run_stage 13 "scoring" stage13

@@ -7,10 +7,12 @@
 # Wiring only: the work is done by the espnet2_ext.recipe modules. The functions read
 # the driver's variables (ESPnet's option names) when they are called:
 #
-#   run_stage                stage stop_stage
+#   run_stage                stage stop_stage python
+#   stamp_check, set_aside   python
+#   training_data_inputs     data_feats train_set valid_set
 #   all_sets                 train_set valid_set test_sets
 #   speed_perturb_train      train_set train_sp speed_perturb_factors python
-#   format_sets              + data_feats nj
+#   format_sets              + data_feats nj drop_truncated_audio
 #   filter_sets              + min_wav_duration max_wav_duration
 #   token_tag                (none: the bpe mode is its third argument)
 #   collect_stats            data_feats train_set valid_set nj train_cmd python
@@ -27,21 +29,70 @@ log() {
     echo -e "$(date '+%Y-%m-%dT%H:%M:%S') (${fname}:${BASH_LINENO[0]}:${FUNCNAME[1]}) $*" >&2
 }
 
-# run_stage N DESCRIPTION FUNCTION [MARKER]
-# Runs stage N if it is within --stage..--stop_stage. Stages whose modules skip finished
-# outputs themselves need no marker; the others pass one, written only on success, and
-# are skipped while it exists.
+# stamp_check MARKER STAMP_ARGS...
+# Compares what MARKER recorded with the current inputs (espnet2_ext.recipe.stamp) and
+# sets stamp_status (new, resume, done, changed) and stamp_reason (what changed).
+stamp_check() {
+    local result
+    result=$(${python} -m espnet2_ext.recipe.stamp check "$@")
+    stamp_status=${result%%$'\t'*}
+    stamp_reason=${result#*$'\t'}
+}
+
+# stamp_inputs FILE...: stamp arguments naming FILE... as inputs, one per line.
+stamp_inputs() { local f; for f in "$@"; do printf -- '--input\n%s\n' "${f}"; done; }
+# stamp_option NAME VALUE: the stamp arguments of one option (VALUE on one line).
+stamp_option() { printf -- '--option\n%s=%s\n' "$1" "$(echo "$2" | paste -sd ' ')"; }
+
+# run_stage N DESCRIPTION FUNCTION [MARKER [INPUTS]]
+# Runs stage N if it is within --stage..--stop_stage. Stages whose modules stamp their
+# outputs themselves (2-5) pass no marker. The others pass MARKER and INPUTS, a
+# function printing the stamp arguments (stamp_inputs, stamp_option) of what the stage
+# is made from: the stage is skipped while MARKER records the same inputs, and runs
+# again when they changed, saying what changed; FUNCTION_reset, where defined, is
+# called first (training sets the old experiment aside). MARKER is written only on
+# success; a stage interrupted midway resumes.
 run_stage() {
-    local n=$1 description=$2 fn=$3 marker=${4:-} start=${SECONDS}
+    local n=$1 description=$2 fn=$3 marker=${4:-} inputs=${5:-} start=${SECONDS}
+    local stamp_args=()
     if [ "${stage}" -gt "${n}" ] || [ "${stop_stage}" -lt "${n}" ]; then return 0; fi
-    if [ -n "${marker}" ] && [ -f "${marker}" ]; then
-        log "Stage ${n}: ${description}: already done (${marker}) - skipping"
-        return 0
+    if [ -n "${marker}" ]; then
+        [ -z "${inputs}" ] || mapfile -t stamp_args < <("${inputs}")
+        stamp_check "${marker}" "${stamp_args[@]}"
+        case ${stamp_status} in
+            done)
+                log "Stage ${n}: ${description}: already done (${marker}) - skipping${stamp_reason:+ (${stamp_reason})}"
+                return 0 ;;
+            changed)
+                log "Stage ${n}: ${description}: ${stamp_reason} since it ran - running it again"
+                if declare -F "${fn}_reset" >/dev/null; then "${fn}_reset"; fi ;;
+            resume) log "Stage ${n}: ${description}: resuming (same inputs as the interrupted run)" ;;
+        esac
+        ${python} -m espnet2_ext.recipe.stamp start "${marker}" "${stamp_args[@]}"
     fi
     log "Stage ${n}: ${description}"
     "${fn}"
-    if [ -n "${marker}" ]; then mkdir -p "$(dirname "${marker}")"; touch "${marker}"; fi
+    [ -z "${marker}" ] || ${python} -m espnet2_ext.recipe.stamp finish "${marker}"
     log "Stage ${n}: done in $((SECONDS - start)) s"
+}
+
+# set_aside DIR: moves DIR (made from other inputs) to DIR.old-<time>, keeping it.
+set_aside() {
+    [ -e "$1" ] || return 0
+    local old
+    old="$1.old-$(date +%Y%m%d-%H%M%S)"
+    mv "$1" "${old}"
+    log "moved $1 (made from the earlier inputs) to ${old}"
+}
+
+# training_data_inputs: stamp inputs of the formatted train and valid sets (stage 4's
+# stamps and the files training reads).
+training_data_inputs() {
+    local dset dir
+    for dset in "${train_set}" "${valid_set}"; do
+        dir=${data_feats}/${dset}
+        stamp_inputs "${dir}/.done" "${dir}/wav.scp" "${dir}/utt2num_samples" "${dir}"/text*
+    done
 }
 
 # The train, valid and test sets, each once, in that order.
@@ -63,8 +114,10 @@ format_sets() {
     for dset in $(all_sets); do
         _src=${dset}
         [ "${dset}" = "${train_set}" ] && _src=${train_sp}
+        # shellcheck disable=SC2046
         ${python} -m espnet2_ext.recipe.format_wav "data/${_src}" \
-            "${data_feats}/org/${dset}" --nj "${nj}"
+            "${data_feats}/org/${dset}" --nj "${nj}" \
+            $([ "${drop_truncated_audio:-false}" = true ] && echo --drop_truncated)
     done
 }
 
@@ -147,17 +200,31 @@ decode_dir() { echo "$1/decode_$2_$(basename "${inference_model}" .pth)"; }
 # Stage 12: decodes every test set with `python -m MODULE --TASK_train_config
 # EXP/config.yaml --TASK_model_file EXP/${inference_model}` (ESPnet's inference options
 # for TASK st or asr) in ${inference_nj} jobs, and merges their 1best_recog/text into
-# $(decode_dir EXP SET)/text. A set already decoded (.done) is skipped.
+# $(decode_dir EXP SET)/text. A set decoded (.done) with the same model, data and
+# options is skipped; one whose inputs changed is decoded again. First, a set with
+# utterances too short for the model fails, naming them (espnet2_ext.bin.short_utts).
 decode_sets() {
-    local module=$1 task=$2 exp=$3 dset _dir _logdir _nj _ngpu=0
+    local module=$1 task=$2 exp=$3 dset _dir _logdir _nj _ngpu=0 _args=()
     [ "${gpu_inference}" = true ] && _ngpu=1
     local _opts=()
     [ -n "${inference_config}" ] && _opts+=(--config "${inference_config}")
     for dset in ${test_sets}; do
         _dir=$(decode_dir "${exp}" "${dset}")
-        [ -f "${_dir}/.done" ] && { log "${_dir} already decoded - skipping"; continue; }
+        mapfile -t _args < <(stamp_inputs "${exp}/${inference_model}" "${exp}/config.yaml" \
+            "${data_feats}/${dset}/.done" "${data_feats}/${dset}/wav.scp" ${inference_config}
+            stamp_option args "${inference_args}")
+        stamp_check "${_dir}/.done" "${_args[@]}"
+        case ${stamp_status} in
+            done) log "${_dir} already decoded - skipping"; continue ;;
+            changed) log "${_dir}: ${stamp_reason} since it was decoded - decoding again" ;;
+        esac
+        # Utterances too short for the model would fail inside a decoding job.
+        ${python} -m espnet2_ext.bin.short_utts --task "${task}" \
+            --config "${exp}/config.yaml" --data "${data_feats}/${dset}"
         _logdir=${_dir}/logdir
+        rm -rf "${_logdir}"
         mkdir -p "${_logdir}"
+        ${python} -m espnet2_ext.recipe.stamp start "${_dir}/.done" "${_args[@]}"
         ${python} -m espnet2_ext.recipe.split --scp "${data_feats}/${dset}/wav.scp" \
             --nj "${inference_nj}" --out_dir "${_logdir}"
         _nj=$(find "${_logdir}" -maxdepth 1 -name 'keys.*.scp' | wc -l)
@@ -171,6 +238,6 @@ decode_sets() {
             --output_dir "${_logdir}/output.JOB" "${_opts[@]}" ${inference_args}
         ${python} -m espnet2_ext.recipe.split --merge "${_logdir}" --nj "${_nj}" \
             --name 1best_recog/text --out "${_dir}/text"
-        touch "${_dir}/.done"
+        ${python} -m espnet2_ext.recipe.stamp finish "${_dir}/.done"
     done
 }
