@@ -1,7 +1,21 @@
-"""Shared fixtures: a tiny random-weight HuBERT checkpoint and the toy ST set."""
+"""Shared fixtures: a tiny random-weight HuBERT checkpoint and the toy ST set.
+
+The recipe tests that read gettext catalogs (the trained-upstream stage, the gettext
+corpus) share one wheel cache outside the clone, as the environments do, so a test
+run downloads each catalog wheel at most once per machine instead of once per run.
+"""
+
+import os
+from pathlib import Path
 
 import pytest
 import torch
+
+DOWNLOADS = Path.home() / ".cache" / "espnet2_ext" / "downloads"
+
+
+def pytest_configure(config):
+    os.environ.setdefault("ESPNET2_EXT_DOWNLOADS", str(DOWNLOADS))
 
 
 @pytest.fixture(scope="session")

@@ -487,57 +487,73 @@ def markdown_report(report: Dict[str, Any]) -> str:
 
 
 def plot_sweeps(report: Dict[str, Any], outdir: Path, tag: str) -> List[Path]:
-    """One PNG per sweep: median step time (solid) and frontend-only time (dashed)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
+    """One PNG per sweep of :func:`sweep_figure`; returns the paths written."""
     import matplotlib.pyplot as plt
 
-    axis = {
-        "length": ("length", "utterance length (s)"),
-        "batch": ("batch", "batch size"),
-        "upstream": ("upstream", "upstream size"),
-        "num_upstreams": ("num_upstreams", "number of upstreams"),
-    }
     written = []
     for sweep in SWEEPS:
-        points = [p for p in report["results"] if sweep in p["sweeps"]]
-        if not points:
+        fig = sweep_figure(report, sweep)
+        if fig is None:
             continue
-        key, label = axis[sweep]
-        xs = [p[key] for p in points]
-        positions = list(range(len(xs))) if sweep == "upstream" else xs
-        fig, ax = plt.subplots(figsize=(7, 4.5))
-        names = [r["variant"] for r in points[0]["rows"]]
-        for i, name in enumerate(names):
-            color = f"C{i % 10}"
-            step = [
-                next(r["step_s"] for r in p["rows"] if r["variant"] == name) * 1e3
-                for p in points
-            ]
-            own = [
-                next(r["frontend_s"] for r in p["rows"] if r["variant"] == name) * 1e3
-                for p in points
-            ]
-            ax.plot(positions, step, "o-", color=color, label=name)
-            ax.plot(positions, own, "x--", color=color, alpha=0.6)
-        ax.set_xticks(
-            positions, [f"{x:g}" if sweep == "length" else str(x) for x in xs]
-        )
-        ax.set_xlabel(label)
-        ax.set_ylabel("median step time (ms)")
-        ax.set_yscale("log")
-        ax.set_title(
-            f"{sweep} sweep ({report['machine']['device']}); dashed: frontend only"
-        )
-        ax.legend(fontsize=7, ncol=2)
-        ax.grid(alpha=0.3)
-        fig.tight_layout()
         path = outdir / f"{tag}_{sweep}.png"
         fig.savefig(path, dpi=100)
         plt.close(fig)
         written.append(path)
     return written
+
+
+_SWEEP_AXES = {
+    "length": ("length", "utterance length (s)"),
+    "batch": ("batch", "batch size"),
+    "upstream": ("upstream", "upstream size"),
+    "num_upstreams": ("num_upstreams", "number of upstreams"),
+}
+
+
+def sweep_figure(report: Dict[str, Any], sweep: str):
+    """Median step time (solid, labelled by variant) and frontend-only time (dashed)
+    of every variant over one sweep, in ms on a log scale.
+
+    Returns:
+        The ``matplotlib.figure.Figure`` (close it with ``plt.close(fig)``), or None
+        when the report has no point of ``sweep``.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    points = [p for p in report["results"] if sweep in p["sweeps"]]
+    if not points:
+        return None
+    key, label = _SWEEP_AXES[sweep]
+    xs = [p[key] for p in points]
+    positions = list(range(len(xs))) if sweep == "upstream" else xs
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    names = [r["variant"] for r in points[0]["rows"]]
+    for i, name in enumerate(names):
+        color = f"C{i % 10}"
+        step = [
+            next(r["step_s"] for r in p["rows"] if r["variant"] == name) * 1e3
+            for p in points
+        ]
+        own = [
+            next(r["frontend_s"] for r in p["rows"] if r["variant"] == name) * 1e3
+            for p in points
+        ]
+        ax.plot(positions, step, "o-", color=color, label=name)
+        ax.plot(positions, own, "x--", color=color, alpha=0.6)
+    ax.set_xticks(positions, [f"{x:g}" if sweep == "length" else str(x) for x in xs])
+    ax.set_xlabel(label)
+    ax.set_ylabel("median step time (ms)")
+    ax.set_yscale("log")
+    ax.set_title(
+        f"{sweep} sweep ({report['machine']['device']}); dashed: frontend only"
+    )
+    ax.legend(fontsize=7, ncol=2)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
 
 
 # ------------------------------------------------------------------------- main

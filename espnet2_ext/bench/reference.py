@@ -8,8 +8,10 @@ pass (one pass). The reference here does it the obvious, slow way:
    recording ``x_f``, ``x_s``, ``g_f``, the lengths and ``y``;
 2. ``delta = torch.autograd.grad(task_loss, y, retain_graph=True)``: a first backward
    through everything above the fusion layer (encoder, decoder, loss);
-3. per-view gradients ``a``, ``b`` and the constant targets ``t`` from ``delta``
-   (the same :func:`view_gradients` / :func:`gate_targets` as the module);
+3. per-view gradients ``a``, ``b`` and the constant targets ``t`` from ``delta``,
+   computed here from the paper's definitions (:func:`reference_view_gradients`,
+   :func:`reference_targets`), not with the module's own helpers, so that the check
+   does not share their bugs;
 4. ``(task_loss + lambda * MSE(g_f, t)).backward()``: the full second backward.
 
 The same model object runs either way, so a benchmark can time one pass against two
@@ -30,12 +32,13 @@ modes give the same parameter gradients.
 
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable, Dict, Iterator, Optional
+from typing import Callable, Dict, Iterator, Optional, Tuple
 
 import torch
+import torch.nn.functional as F
 
 from espnet2_ext.frontend.alignment import make_pad_mask
-from espnet2_ext.frontend.gsgn import GatedFusion, gate_targets, view_gradients
+from espnet2_ext.frontend.gsgn import GatedFusion
 
 MODES = ("one_pass", "two_pass")
 LossFn = Callable[[], torch.Tensor]
@@ -107,6 +110,51 @@ def gate_loss_disabled(fusion: GatedFusion) -> Iterator[float]:
         fusion.gate_loss_weight = weight
 
 
+def reference_view_gradients(
+    delta: torch.Tensor, x_f: torch.Tensor, x_s: torch.Tensor
+) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Eq. (6)-(7) as written: ``a_b = sum_t delta_{b,t} x_f,{b,t}^T`` (and ``b`` with
+    ``x_s``), by an einsum over frames.
+
+    Args:
+        delta: ``dL/dy`` (B, T, D_out), zero on padded frames.
+        x_f: ungated FBank view (B, T, D).
+        x_s: ungated SSL view (B, T, D).
+
+    Returns:
+        ``a``, ``b``: (B, D_out, D).
+    """
+    return (
+        torch.einsum("btk,btd->bkd", delta, x_f),
+        torch.einsum("btk,btd->bkd", delta, x_s),
+    )
+
+
+@torch.no_grad()
+def reference_targets(
+    a: torch.Tensor, b: torch.Tensor, granularity: str
+) -> torch.Tensor:
+    """Eq. (10)-(11): ``t = 1 - |b| cos / |a|`` where ``cos < 0``, else 1.
+
+    The cosine is ``torch.nn.functional.cosine_similarity`` over D_out (``dim``), over
+    D_out x D (``utterance``) or of the batch sums (``batch``, every utterance fused).
+
+    Returns:
+        The targets, broadcastable to the gate (B, T, D).
+    """
+    if granularity == "batch":
+        a, b = a.sum(0, keepdim=True), b.sum(0, keepdim=True)
+    if granularity == "dim":
+        cos = F.cosine_similarity(a, b, dim=1).unsqueeze(1)  # (B, 1, D)
+        norm_a, norm_b = a.norm(dim=1, keepdim=True), b.norm(dim=1, keepdim=True)
+    else:
+        flat_a, flat_b = a.flatten(1), b.flatten(1)
+        cos = F.cosine_similarity(flat_a, flat_b, dim=1).view(-1, 1, 1)
+        norm_a = flat_a.norm(dim=1).view(-1, 1, 1)
+        norm_b = flat_b.norm(dim=1).view(-1, 1, 1)
+    return torch.where(cos < 0, 1 - norm_b * cos / norm_a, torch.ones_like(cos))
+
+
 def reference_gate_loss(
     tap: FusionTap, delta: torch.Tensor, fusion: GatedFusion, weight: float
 ) -> torch.Tensor:
@@ -120,8 +168,8 @@ def reference_gate_loss(
     """
     valid = ~make_pad_mask(tap.lengths, tap.y, length_dim=1)[..., :1]  # (B, T, 1)
     delta = delta.masked_fill(~valid, 0.0)
-    a, b = view_gradients(delta, tap.x_f.detach(), tap.x_s.detach())
-    target, _ = gate_targets(a, b, fusion.cos_granularity)
+    a, b = reference_view_gradients(delta, tap.x_f.detach(), tap.x_s.detach())
+    target = reference_targets(a, b, fusion.cos_granularity)
     if fusion.gate_activation == "sigmoid":
         target = target.clamp(max=1.0)
     mask = valid.to(tap.g_f.dtype)

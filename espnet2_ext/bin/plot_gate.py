@@ -213,6 +213,29 @@ def plot_gate(
     Returns:
         The written path.
     """
+    import matplotlib.pyplot as plt
+
+    fig = gate_figure(logs, labels, x, smooth, title)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
+
+
+def gate_figure(
+    logs: Sequence[Union[str, Path]],
+    labels: Optional[Sequence[str]] = None,
+    x: str = "auto",
+    smooth: int = 1,
+    title: Optional[str] = None,
+):
+    """The figure :func:`plot_gate` saves: one panel per entry of ``PANELS``, one
+    line per experiment that logged the statistic (arguments as there).
+
+    Returns:
+        The ``matplotlib.figure.Figure``; close it with ``plt.close(fig)``.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -280,11 +303,7 @@ def plot_gate(
     if title:
         fig.suptitle(title)
     fig.tight_layout(rect=(0, 0.03 + 0.04 * math.ceil(len(labels) / 4), 1, 1))
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
+    return fig
 
 
 def get_args(argv: Optional[List[str]] = None) -> argparse.Namespace:

@@ -102,28 +102,12 @@ def decode(name: str, data: dict, outdir: Path, epochs: int) -> Path:
     return hyp
 
 
-def _read_text(path: Path) -> Dict[str, str]:
-    entries = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        utt, _, text = line.partition(" ")
-        entries[utt] = text
-    return entries
-
-
 def score(hyp: Path, ref: Path) -> Dict[str, float]:
-    """Corpus BLEU and chrF of ``hyp`` against ``ref`` (Kaldi text files)."""
-    import sacrebleu
+    """Corpus BLEU and chrF of ``hyp`` against ``ref`` (stage 13's scorer)."""
+    from espnet2_ext.recipe.st_scoring import score_files
 
-    hyps, refs = _read_text(hyp), _read_text(ref)
-    missing = sorted(set(refs) - set(hyps))
-    if missing:
-        raise RuntimeError(f"{hyp} lacks {len(missing)} utterances, e.g. {missing[0]}")
-    keys = sorted(refs)
-    sys_lines, ref_lines = [hyps[k] for k in keys], [refs[k] for k in keys]
-    return dict(
-        bleu=sacrebleu.corpus_bleu(sys_lines, [ref_lines]).score,
-        chrf=sacrebleu.corpus_chrf(sys_lines, [ref_lines]).score,
-    )
+    result = score_files(hyp, ref)
+    return dict(bleu=result.bleu, chrf=result.chrf)
 
 
 def main(argv: Optional[List[str]] = None) -> None:

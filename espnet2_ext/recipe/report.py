@@ -311,6 +311,21 @@ def table_claims(
 
 
 def plot_curves(rows: Sequence[ExperimentSummary], out: Path) -> None:
+    """Writes :func:`curves_figure` of ``rows`` to ``out`` (PNG)."""
+    import matplotlib.pyplot as plt
+
+    fig = curves_figure(rows)
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+
+
+def curves_figure(rows: Sequence[ExperimentSummary]):
+    """Validation accuracy and loss per epoch (and, when logged, the share of
+    conflicting gate elements), one panel each, one line per experiment.
+
+    Returns:
+        The ``matplotlib.figure.Figure``; close it with ``plt.close(fig)``.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -340,8 +355,7 @@ def plot_curves(rows: Sequence[ExperimentSummary], out: Path) -> None:
         ax.grid(alpha=0.3)
     axes[0].legend()
     fig.tight_layout()
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
+    return fig
 
 
 def main(argv=None) -> None:

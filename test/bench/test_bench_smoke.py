@@ -89,6 +89,32 @@ def test_frontend_bench_writes_json_markdown_and_plots(tmp_path, cache_dir, caps
     for sweep in frontend.SWEEPS:
         assert (out / f"fe_{sweep}.png").stat().st_size > 0
     assert len(report["plots"]) == 4
+    _check_length_sweep_figure(report)
+
+
+def _check_length_sweep_figure(report):
+    """The plotted series are the report's medians: solid step, dashed frontend."""
+    import matplotlib.pyplot as plt
+
+    fig = frontend.sweep_figure(report, "length")
+    try:
+        (ax,) = fig.axes
+        points = [p for p in report["results"] if "length" in p["sweeps"]]
+        names = [r["variant"] for r in points[0]["rows"]]
+        lines = ax.get_lines()
+        assert len(lines) == 2 * len(names)
+        for name, solid, dashed in zip(names, lines[::2], lines[1::2]):
+            rows = [next(r for r in p["rows"] if r["variant"] == name) for p in points]
+            assert solid.get_label() == name and solid.get_linestyle() == "-"
+            assert dashed.get_linestyle() == "--"
+            assert list(solid.get_xdata()) == [p["length"] for p in points]
+            assert list(solid.get_ydata()) == [r["step_s"] * 1e3 for r in rows]
+            assert list(dashed.get_ydata()) == [r["frontend_s"] * 1e3 for r in rows]
+        assert ax.get_yscale() == "log"
+        assert ax.get_xlabel() == "utterance length (s)"
+        assert frontend.sweep_figure(report, "no_such_sweep") is None
+    finally:
+        plt.close(fig)
 
 
 def test_gsgn_step_bench_reports_ratios_and_matching_reference(

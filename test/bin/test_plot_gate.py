@@ -6,7 +6,14 @@ import math
 import pytest
 import yaml
 
-from espnet2_ext.bin.plot_gate import main, parse_train_log, plot_gate, series
+from espnet2_ext.bin.plot_gate import (
+    PANELS,
+    gate_figure,
+    main,
+    parse_train_log,
+    plot_gate,
+    series,
+)
 
 # Lines in the format ESPnet 202511 writes (copied from a real run of
 # ``espnet2_ext.bin.st_train``, values shortened), including its missing comma
@@ -140,6 +147,50 @@ def test_steps_without_epoch_summaries(tmp_path):
     records = parse_train_log(log)
     assert [r.step for r in records] == [2, 4, 6]
     assert series(records, "train", "gate_mean") == ([2.0, 4.0, 6.0], [1.5, 1.25, 0.5])
+
+
+def _drawn(ax):
+    """``{label: (xs, ys)}`` of the experiment lines of a panel (not the ref line)."""
+    return {
+        line.get_label(): (list(line.get_xdata()), list(line.get_ydata()))
+        for line in ax.get_lines()
+        if not line.get_label().startswith("_")
+    }
+
+
+def test_gate_figure_has_every_panel_and_each_experiments_series(exp, tmp_path):
+    import matplotlib.pyplot as plt
+
+    other = tmp_path / "st_gsgn_drop"
+    other.mkdir()
+    (other / "train.log").write_text(KILLED)
+    fig = gate_figure([exp, other], x="step")
+    try:
+        panels = {ax.get_title(): ax for ax in fig.axes if ax.get_visible()}
+        assert list(panels) == [name for _, _, name, _, _ in PANELS]
+        gate = _drawn(panels["mean FBank gate g_f"])
+        assert list(gate) == ["st_gsgn", "st_gsgn_drop"]
+        assert gate["st_gsgn_drop"] == ([2.0, 4.0, 6.0], [1.5, 1.25, 0.5])
+        xs, ys = gate["st_gsgn"]
+        assert xs == [2.0, 4.0, 7.0] and _nan_equal(ys, [math.nan, 0.914, 1.909])
+        # percentages are scaled by 100; the killed run logged no conflict
+        conflict = _drawn(panels["conflicting elements, cos(θ) < 0 (%)"])
+        assert list(conflict) == ["st_gsgn"]
+        assert _nan_equal(conflict["st_gsgn"][1], [math.nan, 49.0, 51.0])
+        # a reference line at g_f = 1 next to the experiments' lines
+        refs = [
+            line.get_ydata()[0]
+            for line in panels["mean FBank gate g_f"].get_lines()
+            if line.get_label().startswith("_")
+        ]
+        assert refs == [1.0]
+        assert _drawn(panels["validation loss"]) == {
+            "st_gsgn": ([5.0, 9.0], [26.354, 25.723])
+        }
+        assert [t.get_text() for t in panels["validation accuracy"].texts] == []
+        assert {ax.get_xlabel() for ax in panels.values()} == {"training step"}
+    finally:
+        plt.close(fig)
 
 
 def test_plot_gate_writes_a_png(exp, tmp_path):

@@ -80,12 +80,28 @@ def reference_targets(a, b, granularity, fused):
     return targets
 
 
-def reference_gradients(module, head, x_f, x_s, lengths, target, branches, lam):
-    """Two-pass reference: delta by autograd.grad, then task + gate loss backward."""
+def reference_gradients(
+    module,
+    head,
+    x_f,
+    x_s,
+    lengths,
+    target,
+    branches,
+    lam,
+    gate_activation="2sigmoid",
+    cos_granularity="dim",
+    learn_ssl_gate=False,
+):
+    """Two-pass reference: delta by autograd.grad, then task + gate loss backward.
+
+    The options are the ones the module was built with, given again here (with the
+    paper's defaults), not read back from the module.
+    """
     p = dict(module.named_parameters())
     act = (
         (lambda z: 2 * torch.sigmoid(z))
-        if module.gate_activation == "2sigmoid"
+        if gate_activation == "2sigmoid"
         else torch.sigmoid
     )
     g = act(
@@ -93,7 +109,7 @@ def reference_gradients(module, head, x_f, x_s, lengths, target, branches, lam):
         + p["gate_fbank.bias"]
         + x_s @ p["gate_ssl.weight"].T
     )
-    if module.learn_ssl_gate:
+    if learn_ssl_gate:
         gs = act(
             x_f @ p["ssl_gate_fbank.weight"].T
             + p["ssl_gate_fbank.bias"]
@@ -126,8 +142,8 @@ def reference_gradients(module, head, x_f, x_s, lengths, target, branches, lam):
             a[i] += torch.outer(delta[i, t], x_f[i, t].detach())
             b[i] += torch.outer(delta[i, t], x_s[i, t].detach())
     fused = [int(c) == FUSED for c in branches]
-    targets = reference_targets(a, b, module.cos_granularity, fused)
-    if module.gate_activation == "sigmoid":
+    targets = reference_targets(a, b, cos_granularity, fused)
+    if gate_activation == "sigmoid":
         targets = targets.clamp(max=1.0)
     gate_loss, count = 0.0, 0
     for i in range(batch):
@@ -163,7 +179,17 @@ def test_one_pass_equals_two_pass_reference(granularity, branches):
     module, head, x_f, x_s, lengths, target = make_case(cos_granularity=granularity)
     branches = torch.tensor(branches)
     got = one_pass_gradients(module, head, x_f, x_s, lengths, target, branches)
-    want = reference_gradients(module, head, x_f, x_s, lengths, target, branches, 1.0)
+    want = reference_gradients(
+        module,
+        head,
+        x_f,
+        x_s,
+        lengths,
+        target,
+        branches,
+        1.0,
+        cos_granularity=granularity,
+    )
     assert_all_close(got, want)
 
 
@@ -179,8 +205,11 @@ def test_one_pass_equals_reference_other_options(conf):
     module, head, x_f, x_s, lengths, target = make_case(seed=1, **conf)
     branches = torch.tensor([FUSED, SSL, FUSED, FBANK])
     got = one_pass_gradients(module, head, x_f, x_s, lengths, target, branches)
-    lam = module.gate_loss_weight
-    want = reference_gradients(module, head, x_f, x_s, lengths, target, branches, lam)
+    options = {k: v for k, v in conf.items() if k != "gate_loss_weight"}
+    lam = conf.get("gate_loss_weight", 1.0)
+    want = reference_gradients(
+        module, head, x_f, x_s, lengths, target, branches, lam, **options
+    )
     assert_all_close(got, want)
 
 

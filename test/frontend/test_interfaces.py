@@ -140,7 +140,8 @@ def test_weighted_sum_layer_selections():
     torch.testing.assert_close(m(hs), (hs[0] + hs[2] + hs[5]) / 3)
 
 
-@pytest.mark.slow  # importing s3prl alone takes ~10 s on 2 CPU cores
+# The only independent reference for the weighted sum's normalisation and layer
+# selection: s3prl's own Featurizer (CI imports s3prl anyway).
 @pytest.mark.parametrize("normalize", [False, True])
 def test_weighted_sum_matches_s3prl_featurizer(normalize):
     from s3prl.nn.upstream import Featurizer
@@ -185,7 +186,8 @@ def test_concat_proj_params_and_layer_major_order():
     assert m2.output_size() == 10
     assert n_params(m2) == 12 * 10 + 10
     hs = torch.randn(3, 2, 5, 4)
-    expected = m2.proj(torch.cat([hs[0], hs[1], hs[2]], dim=-1))
+    cat = torch.cat([hs[0], hs[1], hs[2]], dim=-1)
+    expected = cat @ m2.proj.weight.T + m2.proj.bias  # written out
     torch.testing.assert_close(m2(hs), expected)
     assert m2(hs).shape == (2, 5, 10)
 

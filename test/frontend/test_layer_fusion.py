@@ -95,15 +95,28 @@ def _stacks():
     return [torch.randn(5, 2, 4, 6), torch.randn(9, 2, 4, 8), torch.randn(3, 2, 4, 8)]
 
 
+def _ref_interpolate(hs: torch.Tensor, dst: int) -> torch.Tensor:
+    """Layer interpolation by torch's own linear interpolation (align_corners)."""
+    src, b, t, d = hs.shape
+    flat = hs.permute(1, 2, 3, 0).reshape(-1, 1, src)
+    out = F.interpolate(flat, size=dst, mode="linear", align_corners=True)
+    return out.reshape(b, t, d, dst).permute(3, 0, 1, 2)
+
+
+def _affine(x: torch.Tensor, linear: torch.nn.Linear) -> torch.Tensor:
+    """``x W^T + b`` written out, with the module's own weights."""
+    return x @ linear.weight.T + linear.bias
+
+
 def test_sum_mode_values():
     m = MultiUpstreamLayerFusion([5, 9, 3], [6, 8, 8], mode="sum")
     stacks = _stacks()
     out = m(stacks)
     assert out.shape == (9, 2, 4, 8)
     expected = (
-        m.width_proj[0](interpolate_layers(stacks[0], 9))
+        _affine(_ref_interpolate(stacks[0], 9), m.width_proj[0])
         + stacks[1]
-        + interpolate_layers(stacks[2], 9)
+        + _ref_interpolate(stacks[2], 9)
     )
     torch.testing.assert_close(out, expected)
 
@@ -115,14 +128,14 @@ def test_concat_mode_values():
     assert out.shape == (9, 2, 4, 8)
     cat = torch.cat(
         [
-            m.width_proj[0](interpolate_layers(stacks[0], 9)),
+            _affine(_ref_interpolate(stacks[0], 9), m.width_proj[0]),
             stacks[1],
-            interpolate_layers(stacks[2], 9),
+            _ref_interpolate(stacks[2], 9),
         ],
         dim=-1,
     )
     assert cat.shape == (9, 2, 4, 24)
-    torch.testing.assert_close(out, m.concat_proj(cat))
+    torch.testing.assert_close(out, _affine(cat, m.concat_proj))
 
 
 @pytest.mark.parametrize("mode", ["sum", "concat"])

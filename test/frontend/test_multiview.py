@@ -181,3 +181,87 @@ def test_hop_length_is_the_hop_of_the_output_frames(tiny_hubert, fusion, rate):
     # 8000 more samples give exactly 8000 / hop more output frames
     assert int(lens[0] - lens[1]) == 8000 // hop
     assert 16000 // hop <= int(lens[0]) <= 16000 // hop + 1
+
+
+# ------------------------------------------ the units and noise S-features, end to end
+def _codebook(tmp_path, dim=32, num_units=7):
+    """A k-means codebook for layer 1 of the tiny HuBERT (32 wide)."""
+    from espnet2_ext.frontend.units import save_codebook
+
+    centroids = torch.randn(num_units, dim, generator=torch.Generator().manual_seed(3))
+    meta = dict(upstream="hubert_local", layer=1, seed=3, num_frames=100)
+    return str(save_codebook(tmp_path / "km.pt", centroids, meta))
+
+
+def _view_frontend(hubert, tmp_path, ssl_view, fusion="gsgn"):
+    conf = dict(ssl_view=ssl_view, fusion=fusion, output_dim=12)
+    if ssl_view == "units":
+        conf["units_conf"] = {"codebook": _codebook(tmp_path)}
+    return _frontend(hubert, **conf)
+
+
+def _trained_params(module):
+    return {name for name, p in module.named_parameters() if p.grad is not None}
+
+
+@pytest.mark.parametrize("ssl_view", ["units", "noise"])
+@pytest.mark.parametrize("fusion", ["gsgn", "ssl"])
+def test_units_and_noise_views_give_the_exact_frames(
+    tiny_hubert, tmp_path, ssl_view, fusion
+):
+    frontend = _view_frontend(tiny_hubert, tmp_path, ssl_view, fusion)
+    feats, lens = frontend(*_batch())  # train mode: the noise view learns its range
+    assert frontend.output_size() == 12
+    assert lens.tolist() == EXPECTED_FRAMES[(fusion, "ssl")] == [50, 50, 26, 2]
+    assert feats.shape == (4, 50, 12)
+    for b, n in enumerate(lens.tolist()):
+        assert torch.count_nonzero(feats[b, n:]) == 0
+
+
+def test_units_view_trains_its_embedding_and_never_the_upstream(tiny_hubert, tmp_path):
+    frontend = _view_frontend(tiny_hubert, tmp_path, "units")
+    feats, _ = frontend(*_batch())
+    feats.pow(2).sum().backward()
+    trained = _trained_params(frontend)
+    assert "units.embed.weight" in trained
+    assert {"fbank_proj.weight", "fbank_proj.bias"} <= trained
+    assert any(name.startswith("fusion.") for name in trained)
+    assert not any(name.startswith("upstream.") for name in trained)
+    assert not hasattr(frontend, "interface") and not hasattr(frontend, "ssl_proj")
+    assert all(p.grad is None for p in frontend.upstream.parameters())
+
+
+def test_noise_view_trains_only_the_fbank_side_and_the_fusion(tiny_hubert, tmp_path):
+    frontend = _view_frontend(tiny_hubert, tmp_path, "noise")
+    feats, _ = frontend(*_batch())
+    feats.pow(2).sum().backward()
+    trained = _trained_params(frontend)
+    assert {"fbank_proj.weight", "fbank_proj.bias"} <= trained
+    assert any(name.startswith("fusion.") for name in trained)
+    # the S-feature only sets the noise range: nothing on the SSL side learns
+    assert trained.isdisjoint(
+        name
+        for name, _ in frontend.named_parameters()
+        if name.startswith(("upstream.", "layer_fusion.", "interface.", "ssl_proj."))
+    )
+    assert torch.isfinite(frontend.noise.running_min)
+
+
+@pytest.mark.parametrize("ssl_view", ["units", "noise"])
+def test_units_and_noise_frontends_are_deterministic_in_eval(
+    tiny_hubert, tmp_path, ssl_view
+):
+    frontend = _view_frontend(tiny_hubert, tmp_path, ssl_view)
+    frontend(*_batch())  # one training batch: the noise range is observed
+    frontend.eval()
+    state = {k: v.clone() for k, v in frontend.state_dict().items()}
+    torch.manual_seed(5)
+    first, _ = frontend(*_batch())
+    torch.manual_seed(5)  # the noise view draws from torch's generator
+    second, _ = frontend(*_batch())
+    assert torch.equal(first, second)
+    for key, value in frontend.state_dict().items():
+        assert torch.equal(value, state[key]), key  # eval changes no buffer
+    if ssl_view == "units":  # no draw at all: equal without reseeding
+        third, _ = frontend(*_batch())
+        assert torch.equal(first, third)

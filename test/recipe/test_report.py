@@ -1,5 +1,6 @@
 """The recipe's final table, JSON and plot, from real ESPnet reporter checkpoints."""
 
+import datetime
 import json
 
 import pytest
@@ -10,11 +11,14 @@ from espnet2_ext.recipe import convergence as conv
 from espnet2_ext.recipe import report
 
 
-def _fake_experiment(exp, valid_acc, gate_conflict=None, scores=None, nbest=None):
+def _fake_experiment(
+    exp, valid_acc, gate_conflict=None, scores=None, nbest=None, times=None
+):
     """An experiment dir as ESPnet's trainer and our stage 13 leave it.
 
     With ``nbest``, a config.yaml with ``best_model_criterion: [[valid, acc, max]]``
-    and ``keep_nbest_models: nbest`` (an int or a list).
+    and ``keep_nbest_models: nbest`` (an int or a list). With ``times``, the
+    ``(train, valid)`` seconds of each epoch replace the measured ones.
     """
     reporter = Reporter()
     for epoch, acc in enumerate(valid_acc, start=1):
@@ -28,6 +32,9 @@ def _fake_experiment(exp, valid_acc, gate_conflict=None, scores=None, nbest=None
         with reporter.observe("valid") as sub:
             sub.register({"acc": torch.tensor(acc), "loss": torch.tensor(1.0 / acc)})
             sub.next()
+    for epoch, (train_s, valid_s) in enumerate(times or [], start=1):
+        reporter.stats[epoch]["train"]["time"] = datetime.timedelta(seconds=train_s)
+        reporter.stats[epoch]["valid"]["time"] = datetime.timedelta(seconds=valid_s)
     exp.mkdir(parents=True)
     torch.save({"reporter": reporter.state_dict()}, exp / "checkpoint.pth")
     if nbest is not None:
@@ -50,6 +57,7 @@ def test_summary_reads_epochs_curves_and_scores(tmp_path):
         valid_acc=[0.25, 0.5],
         gate_conflict=[0.4, 0.3],
         scores={"test": {"bleu": 12.34, "chrf": 40.0, "ter": 80.0, "extra": "x"}},
+        times=[(60.0, 4.5), (61.5, 4.0)],
     )
     row = report.summarize_experiment(exp, ["dev", "test"])
     assert row.name == "gsgn_drop_de"
@@ -59,7 +67,7 @@ def test_summary_reads_epochs_curves_and_scores(tmp_path):
     assert row.valid_curves["train_gate_conflict"] == pytest.approx([0.4, 0.3])
     assert "train_gate_mean" not in row.valid_curves
     assert row.scores == {"test": {"bleu": 12.34, "chrf": 40.0, "ter": 80.0}}
-    assert row.train_seconds >= 0.0
+    assert row.train_seconds == pytest.approx(60.0 + 4.5 + 61.5 + 4.0)
 
 
 def test_table_has_a_dash_for_missing_scores_and_chosen_metrics():
@@ -96,6 +104,40 @@ def test_cli_writes_table_json_and_plot(tmp_path, capsys):
     data = json.loads(out.with_suffix(".json").read_text(encoding="utf-8"))
     assert [d["name"] for d in data] == ["fbank_only_de", "gsgn_drop"]
     assert out.with_suffix(".png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_curves_figure_has_a_panel_per_curve_and_a_line_per_experiment(tmp_path):
+    import matplotlib.pyplot as plt
+
+    exps = [tmp_path / "st_fbank_only_de", tmp_path / "st_gsgn_drop_de"]
+    _fake_experiment(exps[0], [0.1, 0.2, 0.4])
+    _fake_experiment(exps[1], [0.25, 0.5], gate_conflict=[0.5, 0.25])
+    rows = [report.summarize_experiment(e, ["dev"]) for e in exps]
+    fig = report.curves_figure(rows)
+    try:
+        titles = [ax.get_title() for ax in fig.axes]
+        assert titles == [
+            "validation accuracy",
+            "validation loss",
+            "share of conflicting gate elements",
+        ]
+
+        def lines(ax):
+            return {
+                line.get_label(): (list(line.get_xdata()), list(line.get_ydata()))
+                for line in ax.get_lines()
+            }
+
+        acc, loss, conflict = (lines(ax) for ax in fig.axes)
+        assert acc["fbank_only_de"] == ([1, 2, 3], pytest.approx([0.1, 0.2, 0.4]))
+        assert acc["gsgn_drop_de"] == ([1, 2], pytest.approx([0.25, 0.5]))
+        assert loss["gsgn_drop_de"][1] == pytest.approx([4.0, 2.0])
+        assert list(conflict) == ["gsgn_drop_de"]  # FBank-only logs no gate
+        assert conflict["gsgn_drop_de"][1] == pytest.approx([0.5, 0.25])
+        legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+        assert legend == ["fbank_only_de", "gsgn_drop_de"]
+    finally:
+        plt.close(fig)
 
 
 def test_untrained_experiment_is_named(tmp_path):

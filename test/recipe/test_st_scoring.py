@@ -60,6 +60,44 @@ def test_matches_sacrebleu_on_a_known_example(files):
     assert 0 < r.bleu < 100 and 0 < r.ter
 
 
+def _chrf_by_definition(hyps, refs, order=6, beta=2.0):
+    """chrF (Popovic 2015) as sacreBLEU defines it: character n-grams without spaces,
+    matches, hypothesis and reference counts summed over the corpus per order, the
+    mean precision and recall over the orders, then the F-beta score."""
+    from collections import Counter
+
+    def grams(text, n):
+        text = text.replace(" ", "")
+        return Counter(text[i : i + n] for i in range(len(text) - n + 1))
+
+    precisions, recalls = [], []
+    for n in range(1, order + 1):
+        match = hyp_count = ref_count = 0
+        for h, r in zip(hyps, refs):
+            hg, rg = grams(h, n), grams(r, n)
+            match += sum((hg & rg).values())
+            hyp_count += sum(hg.values())
+            ref_count += sum(rg.values())
+        precisions.append(match / hyp_count)
+        recalls.append(match / ref_count)
+    p, r = sum(precisions) / order, sum(recalls) / order
+    return 100 * (1 + beta**2) * p * r / (beta**2 * p + r)
+
+
+def test_bleu_and_chrf_by_hand_on_two_lines(tmp_path):
+    hyps = {"u1": "the cat sat on the mat", "u2": "a dog runs away"}
+    refs = {"u1": "the cat sat on the mat", "u2": "a dog ran away"}
+    r = score_files(write(tmp_path / "hyp", hyps), write(tmp_path / "ref", refs))
+    # n-gram matches / hypothesis n-grams over both lines (u1: all; u2 by hand):
+    # 1: (6 + 3) / (6 + 4), 2: (5 + 1) / (5 + 3), 3: (4 + 0) / (4 + 2),
+    # 4: (3 + 0) / (3 + 1); both sides have 10 words, so no brevity penalty.
+    bleu = 100 * (9 / 10 * 6 / 8 * 4 / 6 * 3 / 4) ** (1 / 4)
+    assert round(bleu, 4) == 76.2199
+    assert r.bleu == round(bleu, 4)
+    chrf = _chrf_by_definition(list(hyps.values()), list(refs.values()))
+    assert r.chrf == round(chrf, 4) == 79.6661
+
+
 def test_lc_lowercases_both_sides_and_changes_the_score(files):
     hyp, ref = files
     r = score_files(hyp, ref, case="lc")
