@@ -24,11 +24,21 @@ mean of their channels; both are counted in the log ("resampled 3 files from 800
 past its end, which is clipped as Kaldi's extract-segments does) is an error naming the
 ``segments`` line.
 
+A wav whose header declares more samples than the file holds (truncated) is an error
+naming the ``wav.scp`` line, or, with ``--drop_truncated``, dropped and counted; a
+``cmd |`` entry that exits non-zero is an error with its status.
+
 Resumable: every wav is written to a temporary file and renamed; on a re-run an output
 wav whose frame count already matches the expected length is kept (stale temporary
-files of an interrupted run are removed), and a dir with ``.done`` is skipped whole
-("already formatted - skipping"). Work is spread over ``--nj`` processes, one recording
-at a time, with a progress bar.
+files of an interrupted run are removed). ``.done`` records what the dir was made from
+(:mod:`espnet2_ext.recipe.stamp`: the Kaldi files, the options, and per utterance its
+``wav.scp`` value, the size and time of its audio file and its segment times): a dir
+made from the same inputs is skipped whole ("already formatted - skipping"); after a
+change it is formatted again, saying what changed, and only the wavs whose source
+changed are rewritten. Work is spread over ``--nj`` worker processes
+(:func:`espnet2_ext.utils.process_pool.map_in_processes`: a worker that dies ends the
+stage at once, naming its ``wav.scp`` line), one recording at a time, with a progress
+bar.
 
 Usage::
 

@@ -135,7 +135,7 @@ def read_stamp(marker: PathLike) -> Optional[Stamp]:
         data.pop("fingerprint", None)
         data.pop("version", None)
         return Stamp(**data)
-    except (OSError, ValueError, TypeError):
+    except (OSError, ValueError, TypeError, AttributeError):
         return None
 
 
