@@ -25,6 +25,7 @@ from typing import Callable, List
 
 from espnet2_ext.recipe.kaldi_io import read_kaldi_entries
 from espnet2_ext.recipe.stamp import file_digest
+from espnet2_ext.utils.atomic import write_text_atomic
 from espnet2_ext.utils.log import setup_logging
 
 FS = 16000
@@ -91,7 +92,9 @@ def model_min_samples(task: str, config: Path) -> int:
         root.setLevel(level)
     model.eval()
     found = min_input_samples(lambda n: encodes(model, n))
-    cache.write_text(json.dumps({"config": digest, "min_samples": found}) + "\n")
+    write_text_atomic(
+        cache, json.dumps({"config": digest, "min_samples": found}) + "\n"
+    )
     return found
 
 

@@ -13,7 +13,11 @@ Shared by stage 3 (:mod:`espnet2_ext.recipe.format_wav`), the data-dir checks
 (:mod:`espnet2_ext.bin.fit_units`).
 """
 
+import hashlib
 import io
+import os
+import shlex
+import stat
 import struct
 import subprocess
 from pathlib import Path
@@ -38,6 +42,34 @@ def is_plain_path(entry: str) -> bool:
         return False
     head, sep, tail = entry.rpartition(":")
     return not (sep and tail.isdigit() and head.endswith(".ark"))
+
+
+def audio_signature(entry: str) -> str:
+    """What identifies the audio of a ``wav.scp`` value without reading it.
+
+    Returns:
+        A digest of the value and of the size and modification time of the files it
+        names: the file, the ark, or the existing files among a command's words.
+    """
+    entry = entry.strip()
+    if is_plain_path(entry):
+        paths = [entry]
+    elif entry.endswith("|"):
+        try:
+            paths = shlex.split(entry[:-1])
+        except ValueError:  # unbalanced quotes: the command string alone
+            paths = []
+    else:  # [ark:]foo.ark:123
+        paths = [entry.removeprefix("ark:").rpartition(":")[0]]
+    parts = [entry]
+    for path in paths:
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue
+        if stat.S_ISREG(st.st_mode):
+            parts.append(f"{path} {st.st_size} {st.st_mtime_ns}")
+    return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()[:16]
 
 
 def read_audio(entry: str) -> Tuple[np.ndarray, int]:

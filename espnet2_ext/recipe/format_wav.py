@@ -46,12 +46,8 @@ Usage::
 """
 
 import argparse
-import hashlib
 import logging
 import math
-import os
-import shlex
-import stat
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
@@ -64,7 +60,7 @@ import soundfile
 from espnet2_ext.recipe.audio_io import (
     AudioPipeError,
     audio_info,
-    is_plain_path,
+    audio_signature,
     read_audio,
     truncation,
 )
@@ -341,50 +337,21 @@ def _channels_name(channels: int) -> str:
     return "stereo" if channels == 2 else f"{channels}-channel"
 
 
-def side_files(src: Path, first: Sequence[str] = ()) -> List[Path]:
-    """The files of ``src`` stage 3 reads: ``first`` (when present), then ``text*``,
-    ``utt2spk``, ``utt2lang`` and ``spk2utt``, sorted by name."""
-    names = [n for n in first if (src / n).is_file()]
-    names += sorted(
+def side_files(src: Path) -> List[str]:
+    """Names of the per-utterance files of ``src`` stage 3 copies: ``text*``,
+    ``utt2spk`` and ``utt2lang``, sorted."""
+    return sorted(
         p.name
         for p in src.iterdir()
-        if p.is_file()
-        and (p.name.startswith("text") or p.name in PER_UTT_FILES + ("spk2utt",))
+        if p.is_file() and (p.name.startswith("text") or p.name in PER_UTT_FILES)
     )
-    return [src / n for n in names]
-
-
-def _audio_signature(entry: str) -> str:
-    """What identifies the audio of a ``wav.scp`` value without reading it: the value
-    and the size and modification time of the files it names (the file, the ark, or
-    the existing files among a command's words)."""
-    entry = entry.strip()
-    if is_plain_path(entry):
-        paths = [entry]
-    elif entry.endswith("|"):
-        try:
-            paths = shlex.split(entry[:-1])
-        except ValueError:
-            paths = []
-    else:
-        paths = [entry[4:] if entry.startswith("ark:") else entry]
-        paths = [paths[0].rpartition(":")[0]]
-    parts = [entry]
-    for path in paths:
-        try:
-            st = os.stat(path)
-        except OSError:
-            continue
-        if stat.S_ISREG(st.st_mode):
-            parts.append(f"{path} {st.st_size} {st.st_mtime_ns}")
-    return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()[:16]
 
 
 def utterance_sources(src: Path) -> Dict[str, str]:
     """``{utt: digest}`` of what each output wav is cut from: its recording's audio
-    (:func:`_audio_signature`) and, with ``segments``, its start and end."""
+    (:func:`audio_io.audio_signature`) and, with ``segments``, its start and end."""
     scan, _ = scan_kaldi_entries(src / "wav.scp")
-    recordings = {e.key: _audio_signature(e.value) for e in scan}
+    recordings = {e.key: audio_signature(e.value) for e in scan}
     if not (src / "segments").is_file():
         return recordings
     segments, _ = scan_kaldi_entries(src / "segments")
@@ -420,11 +387,7 @@ def copy_side_files(src: Path, dst: Path, utts: Sequence[str]) -> List[str]:
     source ``spk2utt`` is restricted. Returns the names of the files written.
     """
     keep = set(utts)
-    names = [
-        p.name
-        for p in sorted(src.iterdir())
-        if p.is_file() and (p.name.startswith("text") or p.name in PER_UTT_FILES)
-    ]
+    names = side_files(src)
     for name in names:
         mapping = read_kaldi_map(src / name)
         write_kaldi_map(dst / name, {u: v for u, v in mapping.items() if u in keep})
@@ -482,11 +445,15 @@ def format_data_dir(
     if src.resolve() == dst.resolve():
         raise ValueError(f"output dir {dst} is the input dir: choose another one")
     validate_data_dir(src)  # before any audio is read
-    options = dict(fs=fs, strict=strict, max_overshoot=max_overshoot)
-    options["drop_truncated"] = drop_truncated
+    names = ["wav.scp", "segments", *side_files(src), "spk2utt"]
     stamp = make_stamp(
-        side_files(src, ("wav.scp", "segments")),
-        options,
+        [src / n for n in names if (src / n).is_file()],
+        dict(
+            fs=fs,
+            strict=strict,
+            max_overshoot=max_overshoot,
+            drop_truncated=drop_truncated,
+        ),
         utterance_sources(src),
         item_label="audio of",
     )

@@ -176,20 +176,10 @@ def assert_all_close(got, want):
     "branches", [[FUSED, FUSED, FUSED, FUSED], [FUSED, FBANK, FUSED, SSL]]
 )
 def test_one_pass_equals_two_pass_reference(granularity, branches):
-    module, head, x_f, x_s, lengths, target = make_case(cos_granularity=granularity)
+    case = make_case(cos_granularity=granularity)
     branches = torch.tensor(branches)
-    got = one_pass_gradients(module, head, x_f, x_s, lengths, target, branches)
-    want = reference_gradients(
-        module,
-        head,
-        x_f,
-        x_s,
-        lengths,
-        target,
-        branches,
-        1.0,
-        cos_granularity=granularity,
-    )
+    got = one_pass_gradients(*case, branches)
+    want = reference_gradients(*case, branches, 1.0, cos_granularity=granularity)
     assert_all_close(got, want)
 
 
@@ -202,14 +192,12 @@ def test_one_pass_equals_two_pass_reference(granularity, branches):
     ],
 )
 def test_one_pass_equals_reference_other_options(conf):
-    module, head, x_f, x_s, lengths, target = make_case(seed=1, **conf)
+    case = make_case(seed=1, **conf)
     branches = torch.tensor([FUSED, SSL, FUSED, FBANK])
-    got = one_pass_gradients(module, head, x_f, x_s, lengths, target, branches)
+    got = one_pass_gradients(*case, branches)
     options = {k: v for k, v in conf.items() if k != "gate_loss_weight"}
     lam = conf.get("gate_loss_weight", 1.0)
-    want = reference_gradients(
-        module, head, x_f, x_s, lengths, target, branches, lam, **options
-    )
+    want = reference_gradients(*case, branches, lam, **options)
     assert_all_close(got, want)
 
 
