@@ -80,14 +80,20 @@ METRIC_NAMES = {
 }
 
 
-def read_scores(exp: Path, dset: str) -> Optional[Dict[str, float]]:
-    """Stage 13 scores of ``dset`` (the most recent decode dir), or None."""
+def score_file(exp: Path, dset: str) -> Optional[Path]:
+    """The ``score/result.json`` of ``dset`` in the most recent decode dir, or None."""
     results = sorted(
         exp.glob(f"decode_{dset}_*/score/result.json"), key=lambda p: p.stat().st_mtime
     )
-    if not results:
+    return results[-1] if results else None
+
+
+def read_scores(exp: Path, dset: str) -> Optional[Dict[str, float]]:
+    """Stage 13 scores of ``dset`` (the most recent decode dir), or None."""
+    result = score_file(exp, dset)
+    if result is None:
         return None
-    data = json.loads(results[-1].read_text(encoding="utf-8"))
+    data = json.loads(result.read_text(encoding="utf-8"))
     return {k: float(data[k]) for k in METRICS if k in data}
 
 
@@ -247,6 +253,19 @@ def _reaches(epochs: Sequence[Optional[int]]) -> str:
     )
 
 
+def conv_epoch_cell(row: ModelRow) -> str:
+    """The conv. epoch of a row; ``≥N`` when still improving at its last epoch N
+    (N bounds it from below)."""
+    return ("≥" if row.budget_bound else "") + fmt_spread(row.conv_epochs, 0)
+
+
+def speed_up_cell(row: ModelRow, reference: Optional[str]) -> str:
+    """``1.50x``; ``ref`` for the reference itself, ``-`` where not computed."""
+    if row.name == reference:
+        return "ref"
+    return "-" if row.speed_up is None else f"{row.speed_up:.2f}x"
+
+
 def markdown_table(
     rows: Sequence[ExperimentSummary],
     sets: Sequence[str],
@@ -279,13 +298,9 @@ def markdown_table(
             cells += [fmt_spread(s.get(m, [])) for m in metrics]
         cells += [fmt_spread(r.epochs, 0), _clock(sum(r.train_seconds) / n)]
         if show_conv:
-            # "≥N": still improving at its last epoch N, so N bounds it from below
-            conv_cell = ("≥" if r.budget_bound else "") + fmt_spread(r.conv_epochs, 0)
-            if r.name == ref:  # the reference against itself says nothing
-                cells += [conv_cell, "ref", "ref"]
-            else:
-                speed_up = "-" if r.speed_up is None else f"{r.speed_up:.2f}x"
-                cells += [conv_cell, _reaches(r.reaches_ref), speed_up]
+            # the reference against itself says nothing
+            reaches = "ref" if r.name == ref else _reaches(r.reaches_ref)
+            cells += [conv_epoch_cell(r), reaches, speed_up_cell(r, ref)]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
