@@ -24,6 +24,22 @@ REPLACEMENTS = {
     "espnet2.bin.asr_inference": "espnet2_ext.bin.asr_inference",
 }
 
+#: Every ``${python} -m espnet2.bin.*`` call of ESPnet's ``egs2/TEMPLATE/st1/st.sh``
+#: (data, LM, ST stats/training through ``launch``, decoding, packing), as read from the
+#: script. ``test/recipe/test_stock_st_path.py`` checks where each one goes.
+STOCK_ST_SH_MODULES = (
+    "espnet2.bin.tokenize_text",
+    "espnet2.bin.lm_train",
+    "espnet2.bin.aggregate_stats_dirs",
+    "espnet2.bin.split_scps",
+    "espnet2.bin.lm_calc_perplexity",
+    "espnet2.bin.launch",
+    "espnet2.bin.st_train",
+    "espnet2.bin.st_inference",
+    "espnet2.bin.st_inference_streaming",
+    "espnet2.bin.pack",
+)
+
 USAGE = (
     "usage: python -m espnet2_ext.bin.python_shim (-m MODULE | SCRIPT | -c CODE) "
     "[ARGS ...]"

@@ -56,7 +56,8 @@ st_tag=                 # experiment name (default: config name, languages, toke
 st_exp=                 # experiment dir (default: ${expdir}/st_${st_tag})
 st_config=              # training config (required)
 st_args=                # extra options of st_train
-pretrained_asr=         # checkpoint whose encoder initialises the model
+pretrained_asr=         # checkpoint whose parts initialise the model (see the next option)
+pretrained_asr_keys=encoder:encoder  # <from>:<to> parts it initialises (ESPnet --init_param)
 # Decoding
 inference_config=       # decoding config
 inference_args=         # extra options of st_inference
@@ -150,19 +151,27 @@ stage11_inputs() {
     stage10_inputs
     stamp_inputs "${stats_dir}/.done" "${st_config}" ${pretrained_asr}
     stamp_option args "$(train_opts) ${st_args}"
+    [ -z "${pretrained_asr}" ] || stamp_option init "$(init_opts)"
+}
+
+# ESPnet's --init_param from --pretrained_asr and --pretrained_asr_keys.
+init_opts() {
+    local key opts="--init_param"
+    for key in ${pretrained_asr_keys}; do opts+=" ${pretrained_asr}:${key}"; done
+    echo "${opts}"
 }
 
 # Training from changed inputs starts afresh: the old experiment is kept aside.
 stage11_reset() { set_aside "${st_exp}"; }
 
 stage11() {
-    local init_opts=""
-    [ -n "${pretrained_asr}" ] && init_opts="--init_param ${pretrained_asr}:encoder:encoder"
+    local init=""
+    [ -n "${pretrained_asr}" ] && init=$(init_opts)
     # shellcheck disable=SC2046,SC2086
     launch_training espnet2_ext.bin.st_train "${st_exp}" "${st_tag}" $(train_opts) \
         --train_shape_file "${stats_dir}/train/speech_shape" \
         --valid_shape_file "${stats_dir}/valid/speech_shape" \
-        --fold_length 80000 --fold_length 150 --fold_length 150 ${init_opts} ${st_args}
+        --fold_length 80000 --fold_length 150 --fold_length 150 ${init} ${st_args}
 }
 
 stage12() { decode_sets espnet2_ext.bin.st_inference st "${st_exp}"; }
