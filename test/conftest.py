@@ -1,4 +1,5 @@
-"""Shared fixtures: a tiny random-weight HuBERT checkpoint and the toy ST set.
+"""Shared fixtures: a tiny random-weight HuBERT checkpoint, a codebook of it and the
+toy ST set.
 
 The recipe tests that read gettext catalogs (the trained-upstream stage, the gettext
 corpus) share one wheel cache outside the clone, as the environments do, so a test
@@ -32,6 +33,18 @@ def tiny_wav2vec2(tmp_path_factory):
     from espnet2_ext.upstream.random_weights import write_dummy_wav2vec2
 
     return write_dummy_wav2vec2(tmp_path_factory.mktemp("upstream") / "w2v2.pt")
+
+
+@pytest.fixture(scope="session")
+def tiny_codebook(tmp_path_factory, tiny_hubert):
+    """A 5-unit k-means codebook of ``tiny_hubert``'s last hidden state (of 3, width
+    32), random centroids."""
+    from espnet2_ext.frontend.units import save_codebook
+
+    g = torch.Generator().manual_seed(0)
+    path = tmp_path_factory.mktemp("units") / "km5.pt"
+    meta = dict(upstream="hubert_local", path_or_url=str(tiny_hubert), layer=2)
+    return save_codebook(path, torch.randn(5, 32, generator=g), meta)
 
 
 @pytest.fixture(scope="session")

@@ -19,7 +19,6 @@ import yaml
 from espnet2_ext.frontend.fusion import ConcatFusion, FBankOnlyFusion, SSLOnlyFusion
 from espnet2_ext.frontend.gsgn import GatedFusion
 from espnet2_ext.frontend.multiview import MultiViewFrontend
-from espnet2_ext.frontend.units import save_codebook
 
 REPO = Path(__file__).resolve().parents[2]
 RECIPE = REPO / "egs2" / "mini_st" / "st1"
@@ -95,15 +94,6 @@ def test_every_row_config_parses_with_st_train(configs, row, tmp_path):
     )
     assert args.frontend == "multiview" and args.max_epoch == 2
     assert args.freeze_param == ["frontend.upstream"]
-
-
-@pytest.fixture(scope="module")
-def tiny_codebook(tmp_path_factory, tiny_hubert):
-    # 2 transformer layers -> 3 hidden states of width 32
-    g = torch.Generator().manual_seed(0)
-    path = tmp_path_factory.mktemp("units") / "km5.pt"
-    meta = dict(upstream="hubert_local", path_or_url=str(tiny_hubert), layer=2)
-    return save_codebook(path, torch.randn(5, 32, generator=g), meta)
 
 
 def _frontend(out: Path, row: str, hubert: Path, codebook: Path) -> tuple:

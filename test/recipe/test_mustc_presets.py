@@ -9,7 +9,6 @@ import pytest
 import torch
 import yaml
 
-from espnet2_ext.frontend.units import save_codebook
 from espnet2_ext.recipe import presets
 from espnet2_ext.recipe.presets import PAPER_ROWS, ROWS, SSL_ROWS, row_config
 
@@ -24,14 +23,6 @@ def _walk_keys(node, prefix=""):
     elif isinstance(node, list):
         for i, value in enumerate(node):
             yield from _walk_keys(value, f"{prefix}{i}.")
-
-
-@pytest.fixture(scope="module")
-def tiny_codebook(tmp_path_factory, tiny_hubert):
-    g = torch.Generator().manual_seed(0)
-    path = tmp_path_factory.mktemp("units") / "km5.pt"
-    meta = dict(upstream="hubert_local", path_or_url=str(tiny_hubert), layer=2)
-    return save_codebook(path, torch.randn(5, 32, generator=g), meta)
 
 
 @pytest.fixture(scope="module")
