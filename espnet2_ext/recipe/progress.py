@@ -28,6 +28,7 @@ Usage::
 
 import argparse
 import datetime
+import math
 import os
 import re
 import signal
@@ -110,6 +111,11 @@ def split_prefix(line: str) -> Tuple[Optional[float], str]:
     return stamp.timestamp() + int(m.group(2)) / 1000.0, line[m.end() :]
 
 
+def _number(value) -> bool:
+    """A float that is not NaN (ESPnet logs ``acc=nan`` for CTC-only models)."""
+    return isinstance(value, float) and not math.isnan(value)
+
+
 def read_max_epoch(config: Path) -> Optional[int]:
     """``max_epoch`` of an ESPnet ``config.yaml``, or None."""
     if not config.exists():
@@ -155,10 +161,13 @@ class Progress:
         train, valid = stats.get("train", {}), stats.get("valid", {})
         if isinstance(train.get("loss"), float):
             parts.append(f"train loss {train['loss']:.2f}")
-        if isinstance(valid.get("acc"), float):
+        if _number(valid.get("acc")):
             parts.append(f"valid acc {valid['acc']:.3f}")
-        elif isinstance(valid.get("loss"), float):
+        elif _number(valid.get("loss")):
             parts.append(f"valid loss {valid['loss']:.2f}")
+        if _number(valid.get("cer_ctc")) and not _number(valid.get("acc")):
+            # a CTC-only model (no decoder, acc is nan): its validation CER
+            parts.append(f"valid CER {100 * valid['cer_ctc']:.1f}%")
         if self.durations:
             elapsed = sum(self.durations)
             parts.append(f"elapsed {clock(elapsed)}")

@@ -5,6 +5,11 @@ Reads a Kaldi text file (``<utt> <text>``), trains a sentencepiece model for
 with ``espnet2.bin.tokenize_text`` (``<blank>`` first, ``<unk>`` second,
 ``<sos/eos>`` last), exactly as ESPnet's ``st.sh`` does.
 
+Non-linguistic symbols (``--nlsyms_txt``: one per line, e.g. ML-SUPERB's language
+tags ``[fra]``) are kept whole: one token each, never split into characters or pieces
+(ESPnet's ``non_linguistic_symbols``; for bpe they are sentencepiece's user-defined
+symbols).
+
 Writes into ``--out_dir``: ``train.txt`` (the text without ids), ``bpe.model`` /
 ``bpe.vocab`` (bpe only), ``tokens.txt``, and ``.done`` last. ``.done`` records the
 text file's digest and the options (:mod:`espnet2_ext.recipe.stamp`): a finished
@@ -20,7 +25,7 @@ import argparse
 import logging
 import re
 from pathlib import Path
-from typing import List, Optional
+from typing import List, Optional, Sequence
 
 from espnet2_ext.recipe.kaldi_io import read_kaldi_map
 from espnet2_ext.recipe.stamp import check_stamp, log_check, make_stamp, write_stamp
@@ -36,8 +41,21 @@ def write_plain_text(text_file: Path, out: Path) -> int:
     return len(lines)
 
 
+def read_nlsyms(path: Optional[Path]) -> List[str]:
+    """The non-linguistic symbols of ``path`` (one per line, blank lines ignored)."""
+    if path is None:
+        return []
+    return [
+        line.strip() for line in path.read_text("utf-8").splitlines() if line.strip()
+    ]
+
+
 def train_sentencepiece(
-    text: Path, prefix: Path, vocab_size: int, model_type: str = "unigram"
+    text: Path,
+    prefix: Path,
+    vocab_size: int,
+    model_type: str = "unigram",
+    user_symbols: Sequence[str] = (),
 ) -> Path:
     """Trains a sentencepiece model (``<prefix>.model``) on one sentence per line.
 
@@ -47,7 +65,7 @@ def train_sentencepiece(
     import sentencepiece as spm
 
     try:
-        _train_sentencepiece(spm, text, prefix, vocab_size, model_type)
+        _train_sentencepiece(spm, text, prefix, vocab_size, model_type, user_symbols)
     except RuntimeError as e:
         limit = re.search(
             r"Vocabulary size too high \(\d+\)\. Please set it to a value <= (\d+)",
@@ -62,7 +80,8 @@ def train_sentencepiece(
     return prefix.with_suffix(".model")
 
 
-def _train_sentencepiece(spm, text, prefix, vocab_size, model_type) -> None:
+def _train_sentencepiece(spm, text, prefix, vocab_size, model_type, symbols) -> None:
+    extra = dict(user_defined_symbols=list(symbols)) if symbols else {}
     spm.SentencePieceTrainer.train(
         input=str(text),
         model_prefix=str(prefix),
@@ -75,13 +94,19 @@ def _train_sentencepiece(spm, text, prefix, vocab_size, model_type) -> None:
         eos_id=-1,
         unk_id=0,
         minloglevel=2,
+        **extra,
     )
 
 
 def write_token_list(
-    text: Path, out: Path, token_type: str, bpemodel: Optional[Path] = None
+    text: Path,
+    out: Path,
+    token_type: str,
+    bpemodel: Optional[Path] = None,
+    nlsyms: Optional[Path] = None,
 ) -> List[str]:
-    """ESPnet's token list of ``text`` (one sentence per line) via tokenize_text."""
+    """ESPnet's token list of ``text`` (one sentence per line) via tokenize_text; the
+    symbols listed in ``nlsyms`` stay whole tokens."""
     from espnet2.bin.tokenize_text import tokenize
 
     tokenize(
@@ -91,7 +116,7 @@ def write_token_list(
         delimiter=None,
         token_type=token_type,
         space_symbol="<space>",
-        non_linguistic_symbols=None,
+        non_linguistic_symbols=None if nlsyms is None else str(nlsyms),
         bpemodel=None if bpemodel is None else str(bpemodel),
         log_level="WARNING",
         write_vocabulary=True,
@@ -112,13 +137,18 @@ def build_tokens(
     token_type: str,
     nbpe: int = 1000,
     model_type: str = "unigram",
+    nlsyms: Optional[Path] = None,
 ) -> Path:
-    """Builds the token list (and bpe model) of ``text_file``; returns tokens.txt."""
+    """Builds the token list (and bpe model) of ``text_file``; returns tokens.txt.
+
+    ``nlsyms`` (a file of non-linguistic symbols) is an input of the stamp: editing it
+    rebuilds the tokens."""
     tokens = out_dir / "tokens.txt"
     options = dict(token_type=token_type)
     if token_type == "bpe":
         options.update(nbpe=nbpe, bpemode=model_type)
-    stamp = make_stamp([text_file], options)
+    inputs = [text_file] + ([nlsyms] if nlsyms is not None else [])
+    stamp = make_stamp(inputs, options)
     check = check_stamp(out_dir / ".done", stamp)
     log_check(check, out_dir, "already has tokens", "building them again")
     if check.status == "done":
@@ -130,10 +160,12 @@ def build_tokens(
         raise ValueError(f"{text_file} has no transcripts to build tokens from")
     bpemodel = None
     if token_type == "bpe":
-        bpemodel = train_sentencepiece(plain, out_dir / "bpe", nbpe, model_type)
+        bpemodel = train_sentencepiece(
+            plain, out_dir / "bpe", nbpe, model_type, read_nlsyms(nlsyms)
+        )
     elif token_type != "char":
         raise ValueError(f"token_type must be 'bpe' or 'char'; got '{token_type}'")
-    listed = write_token_list(plain, tokens, token_type, bpemodel)
+    listed = write_token_list(plain, tokens, token_type, bpemodel, nlsyms)
     logging.info(f"{tokens}: {len(listed)} tokens from {n} lines")
     stamp.because = check.root
     write_stamp(out_dir / ".done", stamp)
@@ -147,13 +179,26 @@ def get_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--token_type", choices=["bpe", "char"], default="bpe")
     parser.add_argument("--nbpe", type=int, default=1000)
     parser.add_argument("--bpemode", default="unigram", choices=["unigram", "bpe"])
+    parser.add_argument(
+        "--nlsyms_txt",
+        type=Path,
+        default=None,
+        help="non-linguistic symbols, one a line",
+    )
     return parser.parse_args(argv)
 
 
 def main(argv=None) -> None:
     args = get_args(argv)
     setup_logging()
-    build_tokens(args.text, args.out_dir, args.token_type, args.nbpe, args.bpemode)
+    build_tokens(
+        args.text,
+        args.out_dir,
+        args.token_type,
+        args.nbpe,
+        args.bpemode,
+        args.nlsyms_txt,
+    )
 
 
 if __name__ == "__main__":

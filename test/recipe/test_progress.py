@@ -388,3 +388,15 @@ def test_stage11_follower_ends_with_a_killed_driver(stage11, tmp_path):
         _wait_for(lambda: not _processes_naming(log), timeout=30)
     finally:
         os.kill(int(pidfile.read_text()), signal.SIGKILL)  # the fake training
+
+
+def test_a_ctc_only_model_shows_valid_loss_and_cer_not_nan_acc():
+    p = progress.Progress("m", max_epoch=4, durations=[10.0])
+    stats = {
+        "train": {"loss": 15.19},
+        "valid": {"loss": 12.5, "acc": float("nan"), "cer_ctc": 0.8123},
+    }
+    assert p.epoch_line(1, stats) == (
+        "[m] epoch 1/4: train loss 15.19, valid loss 12.50, valid CER 81.2%, "
+        "elapsed 10s, left ~30s"
+    )

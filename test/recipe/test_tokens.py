@@ -82,3 +82,34 @@ def test_too_many_pieces_for_the_text_says_how_many_fit(text_file, tmp_path):
         "can make at most 19 pieces from it; lower --nbpe or use more text"
     )
     assert not (tmp_path / "bpe" / ".done").exists()
+
+
+def test_language_tags_stay_one_char_token_and_are_a_stamp_input(tmp_path, caplog):
+    text = tmp_path / "text"
+    text.write_text("u1 [fra] AB\nu2 [deu] BA A\n", encoding="utf-8")
+    nlsyms = tmp_path / "nlsyms.txt"
+    nlsyms.write_text("[deu]\n[fra]\n", encoding="utf-8")
+    out = tmp_path / "char"
+    listed = tokens.build_tokens(text, out, "char", nlsyms=nlsyms)
+    lines = listed.read_text(encoding="utf-8").splitlines()
+    # no "[", "f", "r" ... characters: each tag is one token
+    assert lines[:2] == ["<blank>", "<unk>"] and lines[-1] == "<sos/eos>"
+    assert set(lines[2:-1]) == {"[fra]", "[deu]", "A", "B", "<space>"}
+    nlsyms.write_text("[deu]\n[fra]\n[spa]\n", encoding="utf-8")
+    with caplog.at_level(logging.INFO):
+        tokens.build_tokens(text, out, "char", nlsyms=nlsyms)
+    assert "nlsyms.txt changed" in caplog.text
+
+
+def test_language_tags_are_sentencepiece_user_symbols(tmp_path):
+    text = tmp_path / "text"
+    text.write_text(
+        "".join(f"u{i} [fra] bonjour le monde {i}\n" for i in range(20)),
+        encoding="utf-8",
+    )
+    nlsyms = tmp_path / "nlsyms.txt"
+    nlsyms.write_text("[fra]\n", encoding="utf-8")
+    out = tmp_path / "bpe"
+    tokens.build_tokens(text, out, "bpe", nbpe=24, nlsyms=nlsyms)
+    sp = spm.SentencePieceProcessor(model_file=str(out / "bpe.model"))
+    assert "[fra]" in sp.encode("[fra] bonjour", out_type=str)

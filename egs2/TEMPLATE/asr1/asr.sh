@@ -47,6 +47,7 @@ token_listdir=data/token_list  # where the token lists and sentencepiece models 
 token_type=bpe          # bpe or char
 nbpe=1000               # sentencepiece vocabulary size
 bpemode=unigram         # unigram or bpe
+nlsyms_txt=none         # non-linguistic symbols kept as single tokens (e.g. [fra]), one a line
 # Training
 asr_tag=                # experiment name (default: config name, lang, tokens)
 asr_exp=                # experiment dir (default: ${expdir}/asr_${asr_tag})
@@ -81,6 +82,11 @@ inference_model=${inference_asr_model}  # the name the shared stages (../common/
 [ -z "${pretrained_asr}" ] || [ -f "${pretrained_asr}" ] || {
     log "error: --pretrained_asr ${pretrained_asr} does not exist"; exit 1; }
 
+[ "${nlsyms_txt}" = none ] || [ -f "${nlsyms_txt}" ] || [ "${stage}" -le 1 ] || {
+    log "error: --nlsyms_txt ${nlsyms_txt} does not exist"; exit 1; }
+nlsyms_arg=
+[ "${nlsyms_txt}" = none ] || nlsyms_arg="--nlsyms_txt ${nlsyms_txt}"
+
 tokens=$(token_tag "${token_type}" "${nbpe}" "${bpemode}")
 asr_tag=${asr_tag:-$(basename "${asr_config}" .yaml)_${lang}_${tokens}}
 asr_exp=${asr_exp:-${expdir}/asr_${asr_tag}}
@@ -98,7 +104,7 @@ stage4() { filter_sets text; }
 stage5() {
     ${python} -m espnet2_ext.recipe.tokens --text "${data_feats}/${train_set}/text" \
         --token_type "${token_type}" --nbpe "${nbpe}" --bpemode "${bpemode}" \
-        --out_dir "${tokendir}"
+        --out_dir "${tokendir}" ${nlsyms_arg}
 }
 
 # Options of asr_train shared by statistics collection and training.
@@ -112,7 +118,7 @@ train_opts() {
     done
     echo "--token_type ${token_type} --token_list ${tokendir}/tokens.txt"
     [ "${token_type}" = bpe ] && echo "--bpemodel ${tokendir}/bpe.model"
-    echo "--non_linguistic_symbols none --cleaner none --g2p none"
+    echo "--non_linguistic_symbols ${nlsyms_txt} --cleaner none --g2p none"
     echo "--config ${asr_config} --frontend_conf fs=16k"
 }
 
