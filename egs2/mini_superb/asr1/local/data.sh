@@ -1,0 +1,1 @@
+../../../ml_superb/asr1/local/data.sh

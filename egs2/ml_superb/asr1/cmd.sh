@@ -1,0 +1,1 @@
+../../TEMPLATE/common/cmd.sh

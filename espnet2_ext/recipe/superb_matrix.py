@@ -1,0 +1,260 @@
+"""The ML-SUPERB benchmark matrix: tracks x frontends x learning rates, and each cell's
+training config.
+
+ML-SUPERB (Shi et al., Interspeech 2023) fixes the downstream model and the training
+(``conf/model/ml_superb_asr.yaml``): "only the frontend and the learning rate can be
+changed". A *cell* is one (track, frontend, learning rate); its config is the model
+file with the frontend's fragment merged in and ``optim_conf.lr`` set.
+
+Tracks (data sets ``{train,dev,test}_<track>``):
+
+- ``mono_<iso>_10min`` / ``mono_<iso>_1h``: monolingual ASR of one language (ISO
+  639-3; ML-SUPERB's are eng deu rus pol swe jpn cmn sat nob xty);
+- ``multi_10min`` / ``multi_1h``: multilingual ASR over every language;
+- ``multi_lid_10min`` / ``multi_lid_1h``: multilingual ASR with the language tag
+  ``[iso]`` as the first token (joint ASR + LID).
+
+Frontends (:data:`FRONTENDS`); every SSL upstream is frozen, and the frontend's own
+projection to 80 dimensions is the protocol's linear pre-encoder (``1024 -> 80`` for
+a large upstream: the width is read from the upstream, never written here):
+
+- ``fbank``: ESPnet's default frontend with ``n_fft 1024`` and ``hop_length 320`` (20
+  ms, the SSL frame rate), the protocol's FBank baseline;
+- ``weighted_sum``: the SUPERB weighted sum of the upstream's layers;
+- ``hconv``: hierarchical convolution over layers (Shih & Harwath 2024);
+- ``concat``: the layers concatenated along width and projected;
+- ``hconv_2up`` / ``chconv_2up``: two upstreams fused across models and layers by
+  sum / by concatenation and projection, then HConv (Shih & Harwath 2025);
+- ``gsgn``: FBank (the baseline's) and the upstream through HConv, fused by the
+  gradient-sensitive gating network (``conf/fusion/gsgn.yaml``).
+
+Example::
+
+    from espnet2_ext.recipe.superb_matrix import Track, plan, cell_config
+    cells = plan([Track.parse("multi_lid_10min")], ["fbank", "hconv"], [1e-4, 1e-3])
+    config = cell_config(cells[0], model, upstreams=["hubert"])
+"""
+
+import copy
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+from espnet2_ext.recipe.compose_config import deep_merge, load_fragment
+
+REPO = Path(__file__).resolve().parents[2]
+#: The fusion fragment of the ``gsgn`` frontend.
+GSGN_FRAGMENT = REPO / "conf" / "fusion" / "gsgn.yaml"
+#: The protocol's FBank: ESPnet DefaultFrontend options (80 mel bins by default).
+FBANK_CONF: Dict[str, int] = {"n_fft": 1024, "hop_length": 320}
+#: Width of every SSL frontend's output: the protocol's linear pre-encoder (to 80).
+PREENCODER_DIM = 80
+#: Frontends of the matrix and how many SSL upstreams each reads.
+FRONTENDS: Dict[str, int] = {
+    "fbank": 0,
+    "weighted_sum": 1,
+    "hconv": 1,
+    "concat": 1,
+    "hconv_2up": 2,
+    "chconv_2up": 2,
+    "gsgn": 1,
+}
+_TRACK = re.compile(
+    r"^(?:mono_(?P<lang>[a-z]{3})|(?P<kind>multi|multi_lid))_(?P<dur>10min|1h)$"
+)
+
+
+@dataclass(frozen=True)
+class Track:
+    """One ML-SUPERB track: its data and whether transcripts carry the LID tag.
+
+    Attributes:
+        name: ``mono_<iso>_<dur>``, ``multi_<dur>`` or ``multi_lid_<dur>``.
+        kind: ``mono``, ``multi`` or ``multi_lid``.
+        duration: Training data per language: ``10min`` or ``1h``.
+        lang: The language of a monolingual track, else None.
+    """
+
+    name: str
+    kind: str
+    duration: str
+    lang: Optional[str] = None
+
+    @classmethod
+    def parse(cls, name: str) -> "Track":
+        """The track called ``name``.
+
+        Raises:
+            ValueError: ``name`` is not one of the forms above (the message lists them).
+        """
+        m = _TRACK.match(name)
+        if m is None:
+            raise ValueError(
+                f"unknown track '{name}': use mono_<iso>_10min, mono_<iso>_1h, "
+                "multi_10min, multi_1h, multi_lid_10min or multi_lid_1h"
+            )
+        kind = "mono" if m.group("lang") else m.group("kind")
+        return cls(name, kind, m.group("dur"), m.group("lang"))
+
+    @property
+    def lid(self) -> bool:
+        """Transcripts start with the language tag (joint ASR + LID)."""
+        return self.kind == "multi_lid"
+
+    @property
+    def train_set(self) -> str:
+        return f"train_{self.name}"
+
+    @property
+    def dev_set(self) -> str:
+        return f"dev_{self.name}"
+
+    @property
+    def test_set(self) -> str:
+        return f"test_{self.name}"
+
+    @property
+    def nlsyms(self) -> Optional[str]:
+        """The non-linguistic symbols file of a LID track (the language tags)."""
+        return f"data/nlsyms_{self.name}.txt" if self.lid else None
+
+    def data_opts(self) -> List[str]:
+        """Options of ``espnet2_ext.corpora.ml_superb`` (through ``local/data.sh``)."""
+        opts = ["--duration", self.duration, "--lid", str(self.lid).lower()]
+        if self.lang:
+            opts += ["--langs", self.lang]
+        opts += ["--train_set", self.train_set, "--dev_set", self.dev_set]
+        opts += ["--test_set", self.test_set]
+        if self.nlsyms:
+            opts += ["--nlsyms_out", self.nlsyms]
+        return opts
+
+
+def lr_tag(lr: float) -> str:
+    """A learning rate as it appears in names: ``0.0001`` -> ``1e-4``, ``2.5e-3`` ->
+    ``2.5e-3``."""
+    mantissa, exponent = f"{lr:e}".split("e")
+    mantissa = mantissa.rstrip("0").rstrip(".")
+    return f"{mantissa}e{int(exponent)}"
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One run of the benchmark: a track, a frontend and a learning rate."""
+
+    track: Track
+    frontend: str
+    lr: float
+
+    @property
+    def config_name(self) -> str:
+        """The config (shared by the tracks): ``<frontend>_lr<lr>``."""
+        return f"{self.frontend}_lr{lr_tag(self.lr)}"
+
+    @property
+    def tag(self) -> str:
+        """The experiment tag: ``<track>_<frontend>_lr<lr>``."""
+        return f"{self.track.name}_{self.config_name}"
+
+    def exp(self, expdir: Path) -> Path:
+        """The experiment directory ``asr.sh`` makes of the tag."""
+        return Path(expdir) / f"asr_{self.tag}"
+
+
+def plan(
+    tracks: Sequence[Track], frontends: Sequence[str], lrs: Sequence[float]
+) -> List[Cell]:
+    """Every cell of the matrix, track by track, in the order given.
+
+    Raises:
+        ValueError: an unknown frontend, a non-positive learning rate, or a repeat.
+    """
+    unknown = [f for f in frontends if f not in FRONTENDS]
+    if unknown:
+        raise ValueError(f"unknown frontends {unknown}; valid: {list(FRONTENDS)}")
+    bad = [lr for lr in lrs if not lr > 0]
+    if bad:
+        raise ValueError(f"learning rates must be positive; got {bad}")
+    cells = [Cell(t, f, lr) for t in tracks for f in frontends for lr in lrs]
+    tags = [c.tag for c in cells]
+    repeated = sorted({t for t in tags if tags.count(t) > 1})
+    if repeated:
+        raise ValueError(f"the matrix repeats cells: {repeated}")
+    return cells
+
+
+def upstream_entry(spec: str) -> dict:
+    """An s3prl upstream dict: a registered name (``hubert``), or a converted
+    checkpoint file (``*.pt``/``*.pth``), loaded as ``hubert_local``."""
+    if spec.endswith((".pt", ".pth")):
+        return {"name": "hubert_local", "path_or_url": spec}
+    return {"name": spec}
+
+
+def frontend_fragment(frontend: str, upstreams: Sequence[str]) -> dict:
+    """The config fragment of one frontend, with its upstream(s).
+
+    Args:
+        frontend: A key of :data:`FRONTENDS`.
+        upstreams: Upstream specs (:func:`upstream_entry`); the first is used by the
+            one-upstream frontends, the first two by ``*_2up``.
+
+    Raises:
+        ValueError: an unknown frontend, or fewer upstreams than it needs.
+    """
+    if frontend not in FRONTENDS:
+        raise ValueError(f"unknown frontend '{frontend}'; valid: {list(FRONTENDS)}")
+    needed = FRONTENDS[frontend]
+    if len(upstreams) < needed:
+        raise ValueError(
+            f"frontend '{frontend}' needs {needed} upstream(s); got {list(upstreams)}"
+        )
+    if frontend == "fbank":
+        return {"frontend": "default", "frontend_conf": dict(FBANK_CONF)}
+    conf = {
+        "upstreams": [upstream_entry(u) for u in upstreams[:needed]],
+        "rate": "ssl",
+        "dim": PREENCODER_DIM,
+        "freeze_upstream": True,
+        "fusion": "ssl",
+        "interface": "hconv",
+    }
+    if frontend == "weighted_sum":
+        conf["interface"] = "weighted_sum"
+    elif frontend == "concat":
+        conf["interface"] = "concat_proj"
+    elif frontend in ("hconv_2up", "chconv_2up"):
+        conf["upstream_fusion"] = "sum" if frontend == "hconv_2up" else "concat"
+    elif frontend == "gsgn":
+        conf = deep_merge(conf, load_fragment(GSGN_FRAGMENT)["frontend_conf"])
+        conf["fbank_conf"] = dict(FBANK_CONF)
+    return {"frontend": "multiview", "frontend_conf": conf}
+
+
+def cell_config(
+    cell: Cell,
+    model: dict,
+    upstreams: Sequence[str],
+    max_epoch: Optional[int] = None,
+) -> dict:
+    """The training config of a cell: ``model`` + its frontend + its learning rate.
+
+    Args:
+        cell: The cell.
+        model: The fixed model and training config (the protocol's YAML, loaded).
+        upstreams: Upstream specs (:func:`frontend_fragment`).
+        max_epoch: Overrides the model's ``max_epoch`` when given.
+    """
+    for key in ("frontend", "frontend_conf"):
+        if key in model:
+            raise ValueError(
+                f"the model config sets '{key}'; the benchmark sets the frontend"
+            )
+    config = deep_merge(
+        copy.deepcopy(model), frontend_fragment(cell.frontend, upstreams)
+    )
+    config.setdefault("optim_conf", {})["lr"] = cell.lr
+    if max_epoch is not None:
+        config["max_epoch"] = max_epoch
+    return config
