@@ -1,10 +1,11 @@
 """The ML-SUPERB benchmark report: every cell of the matrix in one table.
 
 Reads ``<expdir>/superb/matrix.json`` (written by
-:mod:`espnet2_ext.recipe.superb_bench`) and, per cell, the ML-SUPERB scores of its dev and test decodings
-(``score_superb/result.json``), its training statistics (ESPnet's reporter in
-``checkpoint.pth``) and its averaged model. Writes ``<out>.md``, ``<out>.csv``,
-``<out>.json`` and the plots ``<out>_cer_per_language.png``, ``<out>_curves.png`` and,
+:mod:`espnet2_ext.recipe.superb_bench`) and, per cell, the ML-SUPERB scores of its
+dev and test decodings (``score_superb/result.json``), its training statistics
+(ESPnet's reporter in ``checkpoint.pth``) and its averaged model. Writes
+``<out>.md``, ``<out>.csv``, ``<out>.json`` and the plots
+``<out>_cer_per_language.png``, ``<out>_curves.png`` and,
 when a cell learned layer weights, ``<out>_layer_weights.png``.
 
 Columns per cell: dev and test CER (the mean of the per-language CERs), the test CER
