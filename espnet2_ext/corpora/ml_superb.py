@@ -114,7 +114,7 @@ import soundfile
 
 from espnet2_ext.recipe.audio_io import truncation
 from espnet2_ext.recipe.data_checks import DataDirError
-from espnet2_ext.recipe.kaldi_io import format_kaldi_lines
+from espnet2_ext.recipe.kaldi_io import format_kaldi_lines, read_utf8_lines
 from espnet2_ext.recipe.superb_text import lid_tag, normalize_transcript, with_lid
 from espnet2_ext.utils.atomic import write_text_atomic
 from espnet2_ext.utils.log import setup_logging
@@ -333,32 +333,10 @@ def find_languages(
 
 
 def read_lines(path: Path) -> Tuple[List[Optional[str]], List[str]]:
-    """The lines of a text file split on ``\\n`` only.
-
-    Returns:
-        ``(lines, problems)``: one entry per line (``\\r`` at the end removed), None
-        for a line that is not UTF-8, with its problem naming the line and the byte
-        offset.
-    """
-    raw_lines = path.read_bytes().split(b"\n")
-    if raw_lines[-1] == b"":
-        raw_lines.pop()
-    lines: List[Optional[str]] = []
-    problems = []
-    offset = 0
-    for lineno, raw in enumerate(raw_lines, start=1):
-        try:
-            lines.append(raw.decode("utf-8").removesuffix("\r"))
-        except UnicodeDecodeError as e:
-            lines.append(None)
-            problems.append(
-                f"{path}:{lineno}: not valid UTF-8 (byte 0x{raw[e.start]:02x} at byte"
-                f" offset {offset + e.start} of the file, column {e.start + 1}) -"
-                " restore the file from the ML-SUPERB release, or re-encode it as"
-                " UTF-8"
-            )
-        offset += len(raw) + 1
-    return lines, problems
+    """:func:`read_utf8_lines` of ``path``, naming what to do about a bad line."""
+    return read_utf8_lines(
+        path, "restore the file from the ML-SUPERB release, or re-encode it as UTF-8"
+    )
 
 
 def parse_line(line: str, where: str, iso: str):

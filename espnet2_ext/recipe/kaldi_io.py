@@ -27,7 +27,7 @@ Example::
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Mapping, Tuple, Union
+from typing import Dict, List, Mapping, Optional, Tuple, Union
 
 from espnet2_ext.utils.atomic import write_text_atomic
 
@@ -173,3 +173,35 @@ def write_kaldi_map(path: PathLike, mapping: Mapping[str, str]) -> None:
     write_text_atomic(
         path, "".join(line + "\n" for line in format_kaldi_lines(mapping))
     )
+
+
+def read_utf8_lines(path: Path, remedy: str) -> Tuple[List[Optional[str]], List[str]]:
+    """The lines of a text file split on ``\\n`` only (as ``wc -l`` and ``paste``).
+
+    Args:
+        path: The file.
+        remedy: What to do about a line that is not UTF-8 (ends its problem).
+
+    Returns:
+        ``(lines, problems)``: one entry per line (``\\r`` at the end removed), None
+        for a line that is not UTF-8, with its problem naming the line and the byte
+        offset.
+    """
+    raw_lines = Path(path).read_bytes().split(b"\n")
+    if raw_lines[-1] == b"":
+        raw_lines.pop()
+    lines: List[Optional[str]] = []
+    problems = []
+    offset = 0
+    for lineno, raw in enumerate(raw_lines, start=1):
+        try:
+            lines.append(raw.decode("utf-8").removesuffix("\r"))
+        except UnicodeDecodeError as e:
+            lines.append(None)
+            problems.append(
+                f"{path}:{lineno}: not valid UTF-8 (byte 0x{raw[e.start]:02x} at byte"
+                f" offset {offset + e.start} of the file, column {e.start + 1}) -"
+                f" {remedy}"
+            )
+        offset += len(raw) + 1
+    return lines, problems

@@ -346,7 +346,7 @@ def main(argv=None) -> None:
     ran = sum(1 for v in outcome.values() if v == "ran")
     logger.info(f"{ran} cell(s) ran, {len(outcome) - ran} skipped (already done)")
     report = args.report or bench / "report"
-    table = write_report(bench / "matrix.json", report, opts.expdir, opts.dumpdir)
+    table = write_report(bench / "matrix.json", report)
     sys.stdout.write(table)
 
 

@@ -41,7 +41,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from espnet2_ext.recipe.mustc_results import environment, environment_lines
 from espnet2_ext.recipe.report import read_reporter
-from espnet2_ext.recipe.superb_bench import INFERENCE_MODEL
+from espnet2_ext.recipe.superb_bench import INFERENCE_MODEL, score_path
+from espnet2_ext.recipe.superb_matrix import Cell, Track
 from espnet2_ext.recipe.superb_scoring import superb_score, superb_score_by_track
 from espnet2_ext.utils.atomic import write_text_atomic
 
@@ -91,15 +92,15 @@ def read_layer_weights(model: Path) -> Optional[List[float]]:
     return None
 
 
-def read_cell(entry: dict, dumpdir: Path) -> CellResult:
+def read_cell(entry: dict) -> CellResult:
     """The scores, statistics and learned weights of one matrix entry."""
     exp = Path(entry["exp"])
     result = CellResult(
         entry["tag"], entry["track"], entry["lid"], entry["frontend"], entry["lr"]
     )
-    stem = Path(INFERENCE_MODEL).stem
-    for part, prefix in (("dev", "dev_"), ("test", "test_")):
-        path = exp / f"decode_{prefix}{entry['track']}_{stem}/score_superb/result.json"
+    cell = Cell(Track.parse(entry["track"]), entry["frontend"], entry["lr"])
+    for part, dset in (("dev", cell.track.dev_set), ("test", cell.track.test_set)):
+        path = score_path(cell, dset, exp.parent)
         if path.exists():
             setattr(result, part, json.loads(path.read_text(encoding="utf-8")))
     if (exp / "checkpoint.pth").exists():
@@ -366,16 +367,14 @@ def _save(fig, path: Path) -> None:
     plt.close(fig)
 
 
-def write_report(
-    matrix: Path, out: Path, expdir: Path = Path("exp"), dumpdir: Path = Path("dump")
-) -> str:
+def write_report(matrix: Path, out: Path) -> str:
     """Writes the report of ``matrix`` to ``out.{md,csv,json}`` and its plots.
 
     Returns:
         The Markdown table (also written to ``out.md``).
     """
     entries = json.loads(Path(matrix).read_text(encoding="utf-8"))
-    results = [read_cell(e, dumpdir) for e in entries]
+    results = [read_cell(e) for e in entries]
     add_superb_scores(results)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -400,13 +399,12 @@ def get_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--matrix", type=Path, default=Path("exp/superb/matrix.json"))
     parser.add_argument("--out", type=Path, default=Path("exp/superb/report"))
-    parser.add_argument("--dumpdir", type=Path, default=Path("dump"))
     return parser.parse_args(argv)
 
 
 def main(argv=None) -> None:
     args = get_args(argv)
-    print(write_report(args.matrix, args.out, dumpdir=args.dumpdir), end="")
+    print(write_report(args.matrix, args.out), end="")
 
 
 if __name__ == "__main__":
