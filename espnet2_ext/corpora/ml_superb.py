@@ -115,7 +115,12 @@ import soundfile
 from espnet2_ext.recipe.audio_io import truncation
 from espnet2_ext.recipe.data_checks import DataDirError
 from espnet2_ext.recipe.kaldi_io import format_kaldi_lines, read_utf8_lines
-from espnet2_ext.recipe.superb_text import lid_tag, normalize_transcript, with_lid
+from espnet2_ext.recipe.superb_text import (
+    UTT_ID,
+    lid_tag,
+    normalize_transcript,
+    with_lid,
+)
 from espnet2_ext.utils.atomic import write_text_atomic
 from espnet2_ext.utils.log import setup_logging
 
@@ -136,7 +141,6 @@ EXAMPLES_SHOWN = 5
 RELEASE_URL = "https://multilingual.superbbenchmark.org/"
 
 _ISO_RE = re.compile(r"[a-z]{3}")
-_UTT_RE = re.compile(r"(?P<dataset>.+)_(?P<iso>[a-z]{3})_(?P<number>[0-9]+)")
 
 
 class MlSuperbInputError(DataDirError):
@@ -356,7 +360,7 @@ def parse_line(line: str, where: str, iso: str):
             f" {line[:80]!r} - {fix}"
         )
     utt, _, text = fields
-    match = _UTT_RE.fullmatch(utt)
+    match = UTT_ID.fullmatch(utt)
     if not match:
         return (
             f"{where}: utterance id {utt!r} is not <dataset>_<iso>_<number> (like"

@@ -43,11 +43,13 @@ from espnet2_ext.recipe.mustc_results import environment, environment_lines
 from espnet2_ext.recipe.report import read_reporter
 from espnet2_ext.recipe.superb_bench import INFERENCE_MODEL, score_path
 from espnet2_ext.recipe.superb_matrix import Cell, Track
-from espnet2_ext.recipe.superb_scoring import superb_score, superb_score_by_track
+from espnet2_ext.recipe.superb_scoring import (
+    WORST_K,
+    superb_score,
+    superb_score_by_track,
+)
 from espnet2_ext.utils.atomic import write_text_atomic
 
-#: Worst languages averaged in the worst-CER column (ML-SUPERB 2.0).
-WORST_K = 15
 #: The state-dict key ending of a weighted-sum interface's layer weights.
 WEIGHTS_KEY = "frontend.interface.weights"
 

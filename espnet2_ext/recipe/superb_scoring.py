@@ -54,7 +54,6 @@ Usage::
 
 import argparse
 import logging
-import re
 import statistics
 from collections import Counter
 from dataclasses import dataclass
@@ -68,6 +67,7 @@ from espnet2_ext.recipe.kaldi_io import KaldiEntry, read_kaldi_entries
 from espnet2_ext.recipe.score_io import DECIMALS, write_result
 from espnet2_ext.recipe.superb_text import (
     LID_TAG,
+    UTT_ID,
     lid_tags,
     normalize_transcript,
     scoring_text,
@@ -80,9 +80,6 @@ logger = logging.getLogger(__name__)
 WORST_K = 15
 #: The hypothesis language of the LID confusions when the hypothesis has no tag.
 NO_TAG = "UNK"
-#: An ML-SUPERB utterance id, ``<dataset>_<iso>_<number>``: the iso is the
-#: second-to-last ``_`` field (the number has no ``_``).
-UTT_ID = re.compile(r"(?P<dataset>.+)_(?P<iso>[a-z]{3})_(?P<number>[0-9]+)")
 
 
 class _UtteranceError(ValueError):

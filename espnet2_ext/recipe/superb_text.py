@@ -38,6 +38,9 @@ BRACKETED = re.compile(r"\[[^()]*\]")
 LID_TAG = re.compile(r"\[[a-z]{3}(?:_[a-z]{3})?\]")
 #: ISO 639-3 codes of languages written without spaces between words.
 LANGS_WITHOUT_SPACES = frozenset({"cmn", "jpn", "yue", "tha", "lao", "mya", "khm"})
+#: An ML-SUPERB utterance id, ``<dataset>_<iso>_<number>`` (``fleurs_fra_000097``):
+#: the iso is the second-to-last ``_`` field (a dataset may hold ``_``, a number not).
+UTT_ID = re.compile(r"(?P<dataset>.+)_(?P<iso>[a-z]{3})_(?P<number>[0-9]+)")
 _PUNCTUATION = str.maketrans("", "", string.punctuation)
 
 
