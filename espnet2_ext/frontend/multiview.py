@@ -26,7 +26,9 @@ own frontends; ``fbank_hop`` and ``stride`` are the hops of the FBank and SSL vi
 
 The SSL upstream lives at ``frontend.upstream`` (a ``ModuleList`` when there are
 several), so ESPnet's ``freeze_param: [frontend.upstream]`` addresses it. With
-``freeze_upstream: true`` (default) it stays in eval mode and runs without autograd.
+``freeze_upstream: true`` (default) it stays in eval mode and runs without autograd,
+and ``feature_cache: 2GB`` keeps its hidden states per utterance, so each waveform goes
+through it once (:mod:`espnet2_ext.frontend.feature_cache`).
 """
 
 from typing import Dict, List, Optional, Tuple, Union
@@ -47,6 +49,7 @@ from espnet2_ext.frontend.alignment import (
     resample_frames,
     stack_frames,
 )
+from espnet2_ext.frontend.feature_cache import FeatureCache
 from espnet2_ext.frontend.fusion import build_fusion
 from espnet2_ext.frontend.interfaces import build_interface
 from espnet2_ext.frontend.layer_fusion import MultiUpstreamLayerFusion
@@ -78,6 +81,7 @@ class MultiViewFrontend(AbsFrontend):
         fusion: str = "gsgn",
         fusion_conf: Optional[dict] = None,
         freeze_upstream: bool = True,
+        feature_cache: Optional[Union[int, str]] = None,
     ):
         """Builds the views and the fusion.
 
@@ -104,6 +108,10 @@ class MultiViewFrontend(AbsFrontend):
             fusion_conf: Extra options of the fusion (e.g. GSGN's gate loss weight and
                 branch-dropout schedule).
             freeze_upstream: Keep the SSL upstream frozen (eval mode, no autograd).
+            feature_cache: Keep the frozen upstreams' hidden states per utterance
+                within this many bytes (``"2GB"``; split equally between
+                upstreams), so later epochs reuse them; None computes them in every
+                step. Needs ``freeze_upstream``; ignored without an SSL view.
         """
         super().__init__()
         if isinstance(fs, str):
@@ -117,6 +125,13 @@ class MultiViewFrontend(AbsFrontend):
         self.rate = rate
         self.ssl_view = ssl_view
         self.freeze_upstream = freeze_upstream
+        if isinstance(feature_cache, str):
+            feature_cache = humanfriendly.parse_size(feature_cache)
+        if feature_cache is not None and not freeze_upstream:
+            raise ValueError(
+                "feature_cache needs freeze_upstream: true (a trained upstream's "
+                "features change with every update)"
+            )
         self.uses_fbank = fusion != "ssl"
         self.uses_ssl = fusion != "fbank"
 
@@ -126,10 +141,16 @@ class MultiViewFrontend(AbsFrontend):
 
         self._upstream_specs: List[dict] = []
         stride = 2 * self.fbank_hop  # SSL-rate frames when no upstream is loaded
+        self._feature_caches: List[Optional[FeatureCache]] = []
         if self.uses_ssl:
             stride = self._build_ssl_view(
                 upstreams, upstream_fusion, interface, interface_conf, units_conf, dim
             )
+            n = len(self._upstream_specs)
+            self._feature_caches = [
+                None if feature_cache is None else FeatureCache(feature_cache // n)
+                for _ in range(n)
+            ]
         if stride % self.fbank_hop:
             raise ValueError(
                 f"the SSL stride ({stride} samples) must be a multiple of the "
@@ -244,10 +265,17 @@ class MultiViewFrontend(AbsFrontend):
     ) -> Tuple[List[torch.Tensor], torch.Tensor]:
         """Hidden-state stacks (L_i, B, T, D_i) of every upstream at a common rate."""
         stacks, lens = [], None
-        for module, stride in zip(self._upstream_modules(), self.upstream_strides):
-            hs, hs_lens = ups.run_upstream(
-                module, speech, lengths, self.freeze_upstream
-            )
+        for module, stride, cache in zip(
+            self._upstream_modules(), self.upstream_strides, self._feature_caches
+        ):
+
+            def compute(module=module):
+                return ups.run_upstream(module, speech, lengths, self.freeze_upstream)
+
+            if cache is None:
+                hs, hs_lens = compute()
+            else:
+                hs, hs_lens = cache.run(compute, speech, lengths)
             if stride != self.stride:
                 L, B, T, D = hs.shape
                 flat = hs.permute(1, 2, 0, 3).reshape(B, T, L * D)

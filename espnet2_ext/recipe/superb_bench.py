@@ -94,11 +94,13 @@ def write_configs(
     upstreams: Sequence[str],
     config_dir: Path,
     max_epoch: Optional[int] = None,
+    feature_cache: Optional[str] = None,
 ) -> Dict[str, Path]:
     """Writes each distinct cell config once (``<config_dir>/<frontend>_lr<lr>.yaml``).
 
     ``model_config`` is the fixed model: one file, or fragments merged in order (a
-    recipe's own training budget on top of the protocol's file).
+    recipe's own training budget on top of the protocol's file). ``max_epoch`` and
+    ``feature_cache`` go to :func:`~espnet2_ext.recipe.superb_matrix.cell_config`.
 
     A file is rewritten only when its content changes, so the stamps of finished
     cells stay valid. Returns ``{cell tag: config path}``.
@@ -108,7 +110,8 @@ def write_configs(
     for cell in cells:
         path = Path(config_dir) / f"{cell.config_name}.yaml"
         text = yaml.safe_dump(
-            cell_config(cell, model, upstreams, max_epoch), sort_keys=False
+            cell_config(cell, model, upstreams, max_epoch, feature_cache),
+            sort_keys=False,
         )
         if not path.exists() or path.read_text(encoding="utf-8") != text:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -311,6 +314,12 @@ def get_args(argv=None) -> argparse.Namespace:
         help="the fixed model and training (fragments merged in order)",
     )
     parser.add_argument("--max_epoch", type=int, default=None)
+    parser.add_argument(
+        "--feature_cache",
+        default=None,
+        help="keep the frozen upstreams' hidden states of each utterance within this"
+        " size (e.g. 2GB), so each waveform goes through them once",
+    )
     parser.add_argument("--inference_config", default=None)
     parser.add_argument("--expdir", type=Path, default=Path("exp"))
     parser.add_argument("--dumpdir", type=Path, default=Path("dump"))
@@ -332,7 +341,12 @@ def main(argv=None) -> None:
     cells = plan([Track.parse(t) for t in args.tracks], args.frontends, args.lrs)
     bench = args.expdir / BENCH_DIR
     configs = write_configs(
-        cells, args.model_config, args.upstreams, bench / "configs", args.max_epoch
+        cells,
+        args.model_config,
+        args.upstreams,
+        bench / "configs",
+        args.max_epoch,
+        args.feature_cache,
     )
     write_matrix(cells, configs, args.expdir, bench / "matrix.json")
     opts = RunOptions(

@@ -192,13 +192,18 @@ def upstream_entry(spec: str) -> dict:
     return {"name": spec}
 
 
-def frontend_fragment(frontend: str, upstreams: Sequence[str]) -> dict:
+def frontend_fragment(
+    frontend: str, upstreams: Sequence[str], feature_cache: Optional[str] = None
+) -> dict:
     """The config fragment of one frontend, with its upstream(s).
 
     Args:
         frontend: A key of :data:`FRONTENDS`.
         upstreams: Upstream specs (:func:`upstream_entry`); the first is used by the
             one-upstream frontends, the first two by ``*_2up``.
+        feature_cache: The SSL frontends' ``feature_cache`` (``"2GB"``: the frozen
+            upstreams' hidden states are computed once per utterance); None leaves
+            it out.
 
     Raises:
         ValueError: an unknown frontend, or fewer upstreams than it needs.
@@ -220,6 +225,8 @@ def frontend_fragment(frontend: str, upstreams: Sequence[str]) -> dict:
         "fusion": "ssl",
         "interface": "hconv",
     }
+    if feature_cache is not None:
+        conf["feature_cache"] = feature_cache
     if frontend == "weighted_sum":
         conf["interface"] = "weighted_sum"
     elif frontend == "concat":
@@ -237,6 +244,7 @@ def cell_config(
     model: dict,
     upstreams: Sequence[str],
     max_epoch: Optional[int] = None,
+    feature_cache: Optional[str] = None,
 ) -> dict:
     """The training config of a cell: ``model`` + its frontend + its learning rate.
 
@@ -245,6 +253,8 @@ def cell_config(
         model: The fixed model and training config (the protocol's YAML, loaded).
         upstreams: Upstream specs (:func:`frontend_fragment`).
         max_epoch: Overrides the model's ``max_epoch`` when given.
+        feature_cache: The SSL frontends' feature cache size
+            (:func:`frontend_fragment`).
     """
     for key in ("frontend", "frontend_conf"):
         if key in model:
@@ -252,7 +262,7 @@ def cell_config(
                 f"the model config sets '{key}'; the benchmark sets the frontend"
             )
     config = deep_merge(
-        copy.deepcopy(model), frontend_fragment(cell.frontend, upstreams)
+        copy.deepcopy(model), frontend_fragment(cell.frontend, upstreams, feature_cache)
     )
     config.setdefault("optim_conf", {})["lr"] = cell.lr
     if max_epoch is not None:

@@ -129,6 +129,18 @@ def test_ssl_frontends_and_their_upstreams():
         frontend_fragment("hconv_2up", ["hubert"])
 
 
+def test_feature_cache_goes_to_the_ssl_frontends_only():
+    assert "feature_cache" not in frontend_fragment("hconv", ["a"])["frontend_conf"]
+    for frontend in ("weighted_sum", "hconv", "chconv_2up", "gsgn"):
+        conf = frontend_fragment(frontend, ["a", "b"], "2GB")["frontend_conf"]
+        assert conf["feature_cache"] == "2GB"
+    # ESPnet's DefaultFrontend has no such option
+    assert frontend_fragment("fbank", [], "2GB")["frontend_conf"] == FBANK_CONF
+    cell = Cell(Track.parse("multi_lid_10min"), "gsgn", 1e-3)
+    config = cell_config(cell, PROTOCOL, ["a"], feature_cache="1GB")
+    assert config["frontend_conf"]["feature_cache"] == "1GB"
+
+
 def test_a_cell_config_is_the_protocol_with_its_frontend_and_rate():
     cell = Cell(Track.parse("multi_lid_10min"), "hconv", 1e-3)
     config = cell_config(cell, PROTOCOL, ["hubert"])
