@@ -65,6 +65,10 @@ def test_matrix_runs_skips_and_adds_only_new_cells(tmp_path):
     assert ws["layer_weights"] is not None and len(ws["layer_weights"]) == 5
     assert sum(ws["layer_weights"]) == pytest.approx(1.0)
     assert (work / "exp" / "superb" / "report_cer_per_language.png").exists()
+    configs = work / "exp" / "superb" / "configs"
+    ws_conf = (configs / "weighted_sum_lr1e-3.yaml").read_text()
+    assert "feature_cache: 2GB" in ws_conf  # run.sh's default, SSL cells only
+    assert "feature_cache" not in (configs / "fbank_lr1e-3.yaml").read_text()
     checkpoint = work / "exp" / "asr_multi_lid_10min_fbank_lr1e-3" / "checkpoint.pth"
     mtime = checkpoint.stat().st_mtime
 
