@@ -270,6 +270,12 @@ def markdown(results: Sequence[CellResult], env: Dict[str, str]) -> str:
     if any(score is not None for _, score in summary):
         lines += ["", "SUPERB_s over the tracks (learning rate chosen by dev CER):", ""]
         lines += [f"- {frontend}: {_f(score, 0)}" for frontend, score in summary]
+    elif track_references(results):
+        lines += [
+            "",
+            "SUPERB_s: undefined, as the FBank baseline is the best cell of the job in"
+            " every metric (the score's range, best - FBank, is 0).",
+        ]
     else:
         lines += ["", "SUPERB_s: no finished `fbank` cell to normalise against."]
     per_lang = languages_table(results)

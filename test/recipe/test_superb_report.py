@@ -113,6 +113,18 @@ def test_no_finished_fbank_cell_says_so():
     assert "SUPERB_s: no finished `fbank` cell to normalise against." in text
 
 
+def test_fbank_best_everywhere_leaves_superb_s_undefined_and_says_why():
+    results = [
+        cell("fbank", 1e-3, dev=40, test=38, lid=44),
+        cell("weighted_sum", 1e-3, dev=77, test=78, lid=39),
+    ]
+    sr.add_superb_scores(results)
+    assert [r.superb for r in results] == [None, None]
+    text = sr.markdown(results, {})
+    assert "SUPERB_s: undefined, as the FBank baseline is the best cell" in text
+    assert "no finished `fbank` cell" not in text
+
+
 def test_languages_table_lists_each_language(lid_track):
     lines = sr.languages_table(lid_track[:2])
     assert lines[0] == "| cell | deu | fra |"
