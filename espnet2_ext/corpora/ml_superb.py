@@ -121,7 +121,7 @@ from espnet2_ext.recipe.superb_text import (
     normalize_transcript,
     with_lid,
 )
-from espnet2_ext.utils.atomic import write_text_atomic
+from espnet2_ext.utils.atomic import write_lines_if_changed
 from espnet2_ext.utils.log import setup_logging
 
 DURATIONS = ("10min", "1h")
@@ -522,15 +522,6 @@ def data_dir_files(kept: Dict[str, Tuple[Utterance, str]]) -> Dict[str, List[str
     }
 
 
-def _write_if_changed(path: Path, lines: List[str]) -> bool:
-    """Writes ``lines`` atomically unless ``path`` holds them already."""
-    content = "".join(line + "\n" for line in lines)
-    if path.is_file() and path.read_bytes() == content.encode("utf-8"):
-        return False
-    write_text_atomic(path, content)
-    return True
-
-
 def _set_names(
     duration: str, train_set: Optional[str], dev_set: Optional[str], test_set
 ) -> Dict[str, str]:
@@ -663,7 +654,7 @@ def prepare_ml_superb(
         report.written = [
             name
             for name, lines in files.items()
-            if _write_if_changed(report.data_dir / name, lines)
+            if write_lines_if_changed(report.data_dir / name, lines)
         ]
         report.seconds = sum(u.seconds for u, _ in kept.values())
         rates = Counter(u.rate for u, _ in kept.values())
@@ -690,7 +681,7 @@ def prepare_ml_superb(
     stats = MlSuperbStats(reports, {iso: ds for iso, ds in sorted(datasets_of.items())})
     if nlsyms_out is not None:
         tags = sorted(lid_tag(iso) for iso in datasets_of)
-        written = _write_if_changed(Path(nlsyms_out), tags)
+        written = write_lines_if_changed(Path(nlsyms_out), tags)
         logging.info(
             "%s: %d language tags (%s)",
             nlsyms_out,

@@ -118,7 +118,7 @@ import soundfile
 from espnet2_ext.recipe.audio_io import truncation
 from espnet2_ext.recipe.data_checks import DataDirError
 from espnet2_ext.recipe.kaldi_io import format_kaldi_lines, read_utf8_lines
-from espnet2_ext.utils.atomic import write_text_atomic
+from espnet2_ext.utils.atomic import write_lines_if_changed
 from espnet2_ext.utils.deps import require
 from espnet2_ext.utils.log import setup_logging
 
@@ -700,15 +700,6 @@ def normalize_set(data: SetData, tgt_lang: str) -> Tuple[List[Utterance], int]:
     return kept, len(dropped)
 
 
-def _write_if_changed(path: Path, lines: List[str]) -> bool:
-    """Writes ``lines`` atomically unless ``path`` holds them already."""
-    content = "".join(line + "\n" for line in lines)
-    if path.is_file() and path.read_bytes() == content.encode("utf-8"):
-        return False
-    write_text_atomic(path, content)
-    return True
-
-
 def data_dir_files(
     utterances: Sequence[Utterance], recordings: Dict[str, str], tgt_lang: str
 ) -> Dict[str, List[str]]:
@@ -799,7 +790,7 @@ def prepare_mustc(
         written = [
             fname
             for fname, lines in files.items()
-            if _write_if_changed(data_dir / fname, lines)
+            if write_lines_if_changed(data_dir / fname, lines)
         ]
         talks = {u.talk for u in utterances}
         hours = sum(u.end_ms - u.start_ms for u in utterances) / 3_600_000

@@ -10,7 +10,7 @@ import contextlib
 import os
 import tempfile
 from pathlib import Path
-from typing import Iterator, List, Union
+from typing import Iterator, List, Sequence, Union
 
 import numpy as np
 
@@ -51,6 +51,17 @@ def write_text_atomic(path: PathLike, text: str) -> None:
     """Writes ``text`` (UTF-8) to ``path`` through :func:`atomic_path`."""
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
+
+
+def write_lines_if_changed(path: PathLike, lines: Sequence[str]) -> bool:
+    """Writes ``lines`` (each ended by a newline) atomically, unless ``path`` holds
+    them already; returns whether it wrote (a re-run changes no file or mtime)."""
+    path = Path(path)
+    content = "".join(line + "\n" for line in lines)
+    if path.is_file() and path.read_bytes() == content.encode("utf-8"):
+        return False
+    write_text_atomic(path, content)
+    return True
 
 
 def to_pcm16(samples: np.ndarray) -> np.ndarray:

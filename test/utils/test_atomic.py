@@ -10,6 +10,7 @@ import soundfile
 from espnet2_ext.utils.atomic import (
     atomic_path,
     stale_temporaries,
+    write_lines_if_changed,
     write_text_atomic,
     write_wav_atomic,
 )
@@ -52,3 +53,14 @@ def test_stale_temporaries_finds_both_name_forms(tmp_path):
         (tmp_path / name).write_bytes(b"")
     found = [p.name for p in stale_temporaries(tmp_path, "*.wav")]
     assert found == [".u1.wav.tmp", ".u2.wav.k3j_x.tmp"]
+
+
+def test_write_lines_if_changed_writes_only_new_content(tmp_path):
+    path = tmp_path / "text"
+    assert write_lines_if_changed(path, ["a x", "b ü"]) is True
+    assert path.read_bytes() == "a x\nb ü\n".encode("utf-8")
+    os.utime(path, (1, 1))
+    assert write_lines_if_changed(path, ["a x", "b ü"]) is False
+    assert path.stat().st_mtime == 1  # untouched
+    assert write_lines_if_changed(path, ["a y"]) is True
+    assert path.read_text(encoding="utf-8") == "a y\n"
