@@ -9,8 +9,8 @@ Both run s3prl's own ``HubertModel``:
   column 0 of each row of ``logit_m_list`` is the true cluster. The loss is the
   cross-entropy of those rows plus ``10 *`` the feature penalty (fairseq's
   ``hubert`` criterion with ``pred_nomask_weight 0``).
-- :func:`ctc_finetune_loss` runs ``extract_features`` (masking on) and a linear CTC
-  head on the last layer, the CNN frozen as in fairseq's fine-tuning.
+- :func:`ctc_finetune_loss` runs ``extract_features`` (masking as configured) and a
+  linear CTC head on the last layer.
 
 Batches are cropped to their shortest utterance (fairseq's ``pad_audio=False``) at
 a multiple of 320 samples, so labels stay aligned without padding
@@ -103,7 +103,18 @@ def ctc_finetune_loss(
     head: torch.nn.Linear,
     wavs: Sequence[torch.Tensor],
     targets: Sequence[List[int]],
+    update_model: bool = True,
 ) -> torch.Tensor:
-    """CTC loss of a linear head on the last layer (model masking as configured)."""
-    hs, frames = encoder_output(model, wavs, mask=model.training)
+    """CTC loss of a linear head on the last layer (model masking as configured).
+
+    Args:
+        model: s3prl ``HubertModel``.
+        head: Linear layer (D -> phones + blank).
+        wavs: Waveforms (S_i,).
+        targets: Phone indices (no blank) per utterance.
+        update_model: False: the model runs without autograd, so only the head
+            gets gradients (fairseq's ``freeze_finetune_updates``).
+    """
+    with torch.set_grad_enabled(update_model and torch.is_grad_enabled()):
+        hs, frames = encoder_output(model, wavs, mask=model.training)
     return ctc_loss(head(hs).log_softmax(-1), frames, targets)

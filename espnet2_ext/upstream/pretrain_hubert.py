@@ -5,7 +5,7 @@ Usage::
 
     python -m espnet2_ext.upstream.pretrain_hubert --data_dir data/ssl_speech/train \\
         --out exp/upstream/hubert_mini_trained.pt [--preset mini] \\
-        [--pretrain_epochs 2] [--finetune_epochs 3] [--num_clusters 100] [--seed 0]
+        [--pretrain_epochs 2] [--finetune_epochs 8] [--num_clusters 100] [--seed 0]
 
     # frontend_conf: {upstreams: [{name: hubert_local,
     #                              path_or_url: exp/upstream/hubert_mini_trained.pt}]}
@@ -20,7 +20,8 @@ transformer is the fine-tuned one (the CTC head is kept apart, ``ctc_head.pt``).
 Steps: (1) MFCC+deltas of every utterance, ``MiniBatchKMeans``, 50 Hz labels
 (:mod:`~espnet2_ext.upstream.mfcc_targets`); (2) ``--pretrain_epochs`` of masked
 prediction (:mod:`~espnet2_ext.upstream.hubert_steps`); (3) ``--finetune_epochs`` of
-CTC on the phonemes of ``<data_dir>/text`` (:mod:`~espnet2_ext.upstream.phonemes`).
+CTC on the phonemes of ``<data_dir>/text`` (:mod:`~espnet2_ext.upstream.phonemes`),
+the CNN included unless ``--finetune_cnn false``.
 
 Cache and resume. Everything goes to ``<cache>/upstream/<key>/`` where ``<cache>`` is
 ``${ESPNET2_EXT_CACHE:-${XDG_CACHE_HOME:-~/.cache}/espnet2_ext}`` and ``<key>`` hashes
@@ -45,6 +46,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
+from espnet2.utils.types import str2bool
 from tqdm import tqdm
 
 from espnet2_ext.upstream import mfcc_targets, phonemes
@@ -83,15 +85,27 @@ class HubertTrainConfig:
         pretrain_epochs: Epochs of masked prediction.
         pretrain_lr: Peak Adam learning rate of pre-training.
         finetune_epochs: Epochs of CTC fine-tuning (0: none).
-        finetune_lr: Peak learning rate of fine-tuning.
+        finetune_lr: Peak learning rate of the HuBERT model while fine-tuning.
+        finetune_head_lr: Peak learning rate of the CTC head. Higher than the
+            model's: at one shared rate the small model collapses to the same
+            (all-blank) output for every frame, and its CTC loss stays flat.
+        finetune_freeze_epochs: First fine-tuning epochs in which only the head
+            learns, the model frozen (fairseq's ``freeze_finetune_updates``).
         finetune_mask_prob: ``mask_prob`` while fine-tuning (pre-training uses the
             config's, HuBERT's 0.65).
+        finetune_cnn: Also train the convolutional feature extractor while
+            fine-tuning. fairseq freezes it, as its CNN is well pre-trained; after
+            a few epochs of pre-training here it is not (in a side run, training it
+            lowered the training PER after 10 epochs from 73% to 47%).
         batch_seconds: Audio per pre-training batch (longest utterance x batch
             size), seconds.
         finetune_batch_seconds: Audio per fine-tuning batch; smaller, as CTC needs
             many updates to leave its all-blank start.
         warmup: Fraction of each stage's steps with a linearly rising rate (then
             linear decay to 0).
+        finetune_hold: Fraction of the fine-tuning steps held at the peak rate
+            after the warm-up, before the decay (fairseq fine-tunes with such a
+            tri-stage schedule; pre-training holds for none).
         seed: Seed of the weights, k-means, batches, crops, masks and dropout.
     """
 
@@ -100,12 +114,16 @@ class HubertTrainConfig:
     kmeans_frames: int = 50000
     pretrain_epochs: int = 2
     pretrain_lr: float = 1e-3
-    finetune_epochs: int = 3
-    finetune_lr: float = 2e-3
-    finetune_mask_prob: float = 0.3
+    finetune_epochs: int = 8
+    finetune_lr: float = 2e-4
+    finetune_head_lr: float = 2e-3
+    finetune_freeze_epochs: int = 1
+    finetune_mask_prob: float = 0.0
+    finetune_cnn: bool = True
     batch_seconds: float = 30.0
     finetune_batch_seconds: float = 8.0
     warmup: float = 0.1
+    finetune_hold: float = 0.9
     seed: int = 0
 
     def validate(self) -> None:
@@ -135,11 +153,16 @@ def cache_key(config: HubertTrainConfig, data_dir: Path) -> str:
     return h.hexdigest()[:16]
 
 
-def _lr(step: int, total: int, peak: float, warmup: float) -> float:
+def _lr(step: int, total: int, peak: float, warmup: float, hold: float = 0.0) -> float:
+    """Linear warm-up over ``warmup * total`` steps, ``hold * total`` at ``peak``,
+    then linear decay to 0 at ``total``."""
     warm = max(1, int(total * warmup))
     if step < warm:
         return peak * (step + 1) / warm
-    return peak * max(0.0, (total - step) / max(1, total - warm))
+    flat = warm + int(total * hold)
+    if step < flat:
+        return peak
+    return peak * max(0.0, (total - step) / max(1, total - flat))
 
 
 def _seed_epoch(seed: int, stage: str, epoch: int) -> torch.Generator:
@@ -179,15 +202,22 @@ class _Trainer:
         lr: float,
         batch_seconds: float,
         evaluate: Optional[Callable[[], Tuple[str, float]]] = None,
+        head_lr: Optional[float] = None,
+        hold: float = 0.0,
     ) -> None:
-        """Trains ``epochs`` epochs of ``step_fn(batch indices, generator)``, which
-        returns ``(loss, accuracy, count)``; skips the epochs the state has done."""
+        """Trains ``epochs`` epochs of ``step_fn(batch indices, generator, epoch)``,
+        which returns ``(loss, accuracy, count)``; skips the epochs the state has
+        done. ``lr`` and ``head_lr`` (default ``lr``) are the peaks of the model's
+        and the head's schedules, ``hold`` the fraction of steps held at them."""
         batches = length_batches(
             self.lengths, int(batch_seconds * 16000), self.config.seed
         )
         modules = [model] + ([] if head is None else [head])
-        params = [p for m in modules for p in m.parameters() if p.requires_grad]
-        optim = torch.optim.Adam(params, lr=lr, betas=(0.9, 0.98), eps=1e-6)
+        groups = [dict(params=_trainable(model), peak_lr=lr)]
+        if head is not None:
+            groups.append(dict(params=_trainable(head), peak_lr=head_lr or lr))
+        params = [p for g in groups for p in g["params"]]
+        optim = torch.optim.Adam(groups, lr=lr, betas=(0.9, 0.98), eps=1e-6)
         start_epoch = 0
         if self.state is not None and self.state["stage"] == stage:
             optim.load_state_dict(self.state["optim"])
@@ -202,9 +232,10 @@ class _Trainer:
             sums = np.zeros(3)
             bar = tqdm(order, desc=f"{stage} {epoch + 1}", leave=False, mininterval=5)
             for i, b in enumerate(bar):
+                step = epoch * len(order) + i
                 for g in optim.param_groups:
-                    g["lr"] = _lr(epoch * len(order) + i, total, lr, self.config.warmup)
-                loss, acc, n = step_fn(batches[b], gen)
+                    g["lr"] = _lr(step, total, g["peak_lr"], self.config.warmup, hold)
+                loss, acc, n = step_fn(batches[b], gen, epoch)
                 optim.zero_grad()
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(params, 10.0)
@@ -237,6 +268,10 @@ class _Trainer:
             )
             with atomic_path(self.state_path) as tmp:
                 torch.save(self.state, tmp)
+
+
+def _trainable(module: torch.nn.Module) -> List[torch.nn.Parameter]:
+    return [p for p in module.parameters() if p.requires_grad]
 
 
 def train_hubert(
@@ -315,7 +350,7 @@ def _train(data_dir: Path, cache: Path, config: HubertTrainConfig) -> None:
         )
         model.load_state_dict(s["model"])
 
-    def pretrain_step(batch, gen):
+    def pretrain_step(batch, gen, epoch):
         x, y = crop_batch([wavs[i] for i in batch], [labels[i] for i in batch], gen)
         return masked_prediction_loss(model, x, y)
 
@@ -330,7 +365,8 @@ def _train(data_dir: Path, cache: Path, config: HubertTrainConfig) -> None:
             config.batch_seconds,
         )
 
-    # 2. fine-tuning: CTC on phonemes, the CNN frozen
+    # 2. fine-tuning: CTC on phonemes (the CNN frozen unless finetune_cnn; the
+    # whole model for the first finetune_freeze_epochs)
     if config.finetune_epochs:
         inventory, targets = _phones([u.text for u in utts], work)
         head = torch.nn.Linear(model_cfg.encoder_embed_dim, len(inventory))
@@ -339,12 +375,16 @@ def _train(data_dir: Path, cache: Path, config: HubertTrainConfig) -> None:
         if trainer.state is not None and trainer.state["stage"] == "finetune":
             head.load_state_dict(trainer.state["head"])
         for p in model.feature_extractor.parameters():
-            p.requires_grad_(False)
+            p.requires_grad_(config.finetune_cnn)
         pretrain_mask_prob, model.mask_prob = model.mask_prob, config.finetune_mask_prob
 
-        def finetune_step(batch, gen):
+        def finetune_step(batch, gen, epoch):
             loss = ctc_finetune_loss(
-                model, head, [wavs[i] for i in batch], [targets[i] for i in batch]
+                model,
+                head,
+                [wavs[i] for i in batch],
+                [targets[i] for i in batch],
+                update_model=epoch >= config.finetune_freeze_epochs,
             )
             return loss, 0.0, len(batch)
 
@@ -363,6 +403,8 @@ def _train(data_dir: Path, cache: Path, config: HubertTrainConfig) -> None:
             config.finetune_lr,
             config.finetune_batch_seconds,
             evaluate,
+            head_lr=config.finetune_head_lr,
+            hold=config.finetune_hold,
         )
         model.mask_prob = pretrain_mask_prob
         for p in model.feature_extractor.parameters():
@@ -423,9 +465,9 @@ def get_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--data_dir", type=Path, required=True, help="wav.scp + text")
     parser.add_argument("--out", type=Path, required=True, help="checkpoint copy")
     for f in dataclasses.fields(HubertTrainConfig):
-        parser.add_argument(
-            f"--{f.name}", type=type(getattr(d, f.name)), default=getattr(d, f.name)
-        )
+        default = getattr(d, f.name)
+        kind = str2bool if isinstance(default, bool) else type(default)
+        parser.add_argument(f"--{f.name}", type=kind, default=default)
     parser.add_argument("--threads", type=int, default=None, help="torch threads")
     return parser.parse_args(argv)
 

@@ -9,7 +9,7 @@ import torch
 
 from espnet2_ext.frontend.upstreams import load_upstream
 from espnet2_ext.upstream import pretrain_hubert
-from espnet2_ext.upstream.hubert_steps import masked_prediction_loss
+from espnet2_ext.upstream.hubert_steps import ctc_finetune_loss, masked_prediction_loss
 from espnet2_ext.upstream.pretrain_hubert import HubertTrainConfig, train_hubert
 from espnet2_ext.upstream.random_weights import build_hubert, hubert_configs
 from espnet2_ext.utils.ssl_checkpoint import CheckpointError
@@ -19,7 +19,7 @@ TINY = dict(
     num_clusters=8,
     kmeans_frames=1000,
     pretrain_epochs=2,
-    finetune_epochs=1,
+    finetune_epochs=2,  # the first trains only the CTC head
     batch_seconds=2.0,
 )
 
@@ -42,6 +42,30 @@ def test_masked_prediction_loss_decreases():
         optim.step()
         losses.append(loss.item())
     assert losses[-1] < 0.7 * losses[0], losses
+
+
+@pytest.mark.parametrize("update_model", [False, True])
+def test_ctc_finetune_loss_reaches_the_model_only_when_asked(update_model):
+    model_cfg, task_cfg = hubert_configs("tiny")
+    model = build_hubert(model_cfg, task_cfg, [[str(i) for i in range(4)]], seed=0)
+    model.mask_prob = 0.0
+    head = torch.nn.Linear(model_cfg.encoder_embed_dim, 5)
+    wavs = [0.1 * torch.randn(8000), 0.1 * torch.randn(6400)]
+    loss = ctc_finetune_loss(model, head, wavs, [[1, 2, 3], [4, 1]], update_model)
+    loss.backward()
+    assert head.weight.grad is not None and head.weight.grad.abs().sum() > 0
+    fc1 = model.encoder.layers[0].fc1.weight.grad
+    assert (fc1 is not None) is update_model
+
+
+def test_tri_stage_schedule_by_hand():
+    # 20 steps: warm-up 2 (10%), hold 8 (40%), then linear decay over the last 10.
+    lrs = [pretrain_hubert._lr(k, 20, 1.0, 0.1, 0.4) for k in range(20)]
+    assert lrs[:2] == [0.5, 1.0]
+    assert lrs[2:10] == [1.0] * 8
+    assert lrs[10:] == pytest.approx([1.0 - k / 10 for k in range(10)])
+    # without a hold: the decay starts after the warm-up
+    assert pretrain_hubert._lr(11, 20, 1.0, 0.1) == 0.5
 
 
 def _weights(path):
@@ -96,6 +120,47 @@ def test_same_seed_same_weights(trained, tiny_speech_dir, tmp_path):
     init = build_hubert(*hubert_configs("tiny"), [[str(i) for i in range(8)]], 0)
     key = "encoder.layers.0.fc1.weight"
     assert not torch.equal(a[key], init.state_dict()[key])  # it did train
+
+
+@pytest.mark.parametrize("finetune_cnn", [False, True])
+def test_finetune_trains_the_cnn_only_when_asked(
+    finetune_cnn, tiny_speech_dir, tmp_path
+):
+    config = HubertTrainConfig(
+        **dict(TINY, pretrain_epochs=0, finetune_cnn=finetune_cnn)
+    )
+    out = train_hubert(tiny_speech_dir, tmp_path / "f.pt", config, root=tmp_path)
+    weights = _weights(out)
+    init = build_hubert(*hubert_configs("tiny"), [[str(i) for i in range(8)]], 0)
+    cnn = [k for k in weights if k.startswith("feature_extractor.")]
+    assert cnn
+    unchanged = [torch.equal(weights[k], init.state_dict()[k]) for k in cnn]
+    assert all(unchanged) is not finetune_cnn
+    key = "encoder.layers.0.fc1.weight"
+    assert not torch.equal(weights[key], init.state_dict()[key])
+
+
+def test_frozen_finetune_epochs_train_only_the_head(tiny_speech_dir, tmp_path):
+    config = HubertTrainConfig(
+        **dict(TINY, pretrain_epochs=0, finetune_freeze_epochs=2)
+    )
+    out = train_hubert(tiny_speech_dir, tmp_path / "h.pt", config, root=tmp_path)
+    weights = _weights(out)
+    init = build_hubert(*hubert_configs("tiny"), [[str(i) for i in range(8)]], 0)
+    assert all(torch.equal(v, init.state_dict()[k]) for k, v in weights.items())
+    saved = torch.load(next(tmp_path.glob("upstream/*/ctc_head.pt")))
+    dim = weights["encoder.layers.0.fc1.weight"].shape[1]
+    start = torch.nn.Linear(dim, len(saved["inventory"]))
+    torch.manual_seed(config.seed)
+    start.reset_parameters()  # the head's initial weights, as the trainer draws them
+    assert not torch.equal(saved["head"]["weight"], start.weight)
+
+
+def test_finetune_cnn_flag_parses_false():
+    base = ["--data_dir", "d", "--out", "o.pt"]
+    assert pretrain_hubert.get_args(base).finetune_cnn is True
+    args = pretrain_hubert.get_args(base + ["--finetune_cnn", "false"])
+    assert args.finetune_cnn is False
 
 
 def test_interrupted_run_resumes_to_the_same_weights(
