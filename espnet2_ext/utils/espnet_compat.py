@@ -46,6 +46,7 @@ MODULES: Tuple[str, ...] = (
     "espnet2.train.distributed_utils",
     "espnet2.train.reporter",
     "espnet2.train.trainer",
+    "espnet2.utils.types",
 )
 
 #: ESPnet1 modules we use, relative to the legacy prefix.
