@@ -95,17 +95,16 @@ class HubertTrainConfig:
             config's, HuBERT's 0.65).
         finetune_cnn: Also train the convolutional feature extractor while
             fine-tuning. fairseq freezes it, as its CNN is well pre-trained; after
-            a few epochs of pre-training here it is not (in a side run, training it
-            lowered the training PER after 10 epochs from 73% to 47%).
+            a few epochs of pre-training here it is not.
         batch_seconds: Audio per pre-training batch (longest utterance x batch
             size), seconds.
         finetune_batch_seconds: Audio per fine-tuning batch; smaller, as CTC needs
             many updates to leave its all-blank start.
-        warmup: Fraction of each stage's steps with a linearly rising rate (then
-            linear decay to 0).
         finetune_hold: Fraction of the fine-tuning steps held at the peak rate
             after the warm-up, before the decay (fairseq fine-tunes with such a
             tri-stage schedule; pre-training holds for none).
+        warmup: Fraction of each stage's steps with a linearly rising rate (then
+            the hold, then linear decay to 0).
         seed: Seed of the weights, k-means, batches, crops, masks and dropout.
     """
 
@@ -122,8 +121,8 @@ class HubertTrainConfig:
     finetune_cnn: bool = True
     batch_seconds: float = 30.0
     finetune_batch_seconds: float = 8.0
-    warmup: float = 0.1
     finetune_hold: float = 0.9
+    warmup: float = 0.1
     seed: int = 0
 
     def validate(self) -> None:
