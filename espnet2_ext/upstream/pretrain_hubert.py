@@ -419,10 +419,14 @@ def _train(data_dir: Path, cache: Path, config: HubertTrainConfig) -> None:
 
 
 def _decode(model, head, wavs) -> List[List[int]]:
+    """Greedy CTC phones of each utterance, run alone (as the probe and
+    ``hubert_local`` see it: the extractor's GroupNorm would count padding)."""
     model.eval()
+    hyps = []
     with torch.no_grad():
-        hs, frames = encoder_output(model, wavs, mask=False)
-        hyps = greedy_decode(head(hs).log_softmax(-1), frames)
+        for wav in wavs:
+            hs, frames = encoder_output(model, [wav], mask=False)
+            hyps += greedy_decode(head(hs).log_softmax(-1), frames)
     model.train()
     return hyps
 

@@ -10,10 +10,11 @@ Usage::
 For each hidden state of the ``hubert_local`` upstream (s3prl's list: the input of
 each transformer layer, then the last output) and for 80-dim Kaldi FBank of the same
 utterances, one linear layer is trained with CTC on espeak-ng phonemes
-(:mod:`~espnet2_ext.upstream.phonemes`), same utterances, epochs and learning rate;
-every feature is standardised with its training mean and variance. The phone error
-rate (greedy decoding) is measured on ``--test_dir``, whose utterances are other
-sentences spoken by held-out voices. Prints ``layer | PER`` and writes the JSON.
+(:mod:`~espnet2_ext.upstream.phonemes`), same utterances, epochs and learning rate,
+once on the features as they are and once standardised with their training mean and
+variance (:data:`NORMS`). The phone error rate (greedy decoding) is measured on
+``--test_dir``, whose utterances are other sentences spoken by held-out voices.
+Prints ``features | PER, as is | PER, standardised`` and writes the JSON.
 """
 
 import argparse
@@ -36,6 +37,15 @@ from espnet2_ext.utils.ssl_checkpoint import validate_converted_checkpoint
 logger = logging.getLogger(__name__)
 
 FBANK = "fbank"
+AS_IS = "as is"
+STANDARDISED = "standardised"
+#: Each feature set is probed twice: as the upstream gives it (SUPERB's downstreams
+#: take it so) and scaled to zero mean and unit variance per dimension (as FBank is
+#: usually given to a model). A linear layer can express both, but its training is
+#: not invariant to the scaling.
+NORMS = (AS_IS, STANDARDISED)
+#: Part of the cache key: results of an older probe method are not reused.
+METHOD_VERSION = 2
 
 
 def fbank(wav: torch.Tensor) -> torch.Tensor:
@@ -48,9 +58,14 @@ def fbank(wav: torch.Tensor) -> torch.Tensor:
 
 
 def upstream_features(
-    ckpt: Path, utts: Sequence[Utterance], batch: int = 16
+    ckpt: Path, utts: Sequence[Utterance]
 ) -> Dict[str, List[torch.Tensor]]:
-    """``layer<i>`` -> per-utterance hidden states (T_i, D) of the frozen upstream."""
+    """``layer<i>`` -> per-utterance hidden states (T_i, D) of the frozen upstream.
+
+    Each utterance runs alone: HuBERT's default feature extractor group-normalises
+    its first convolution over the whole time axis, padding included, so in a padded
+    batch an utterance's features would depend on the longest one beside it.
+    """
     from s3prl.nn import S3PRLUpstream
 
     validate_converted_checkpoint(ckpt, "hubert_local")
@@ -58,14 +73,10 @@ def upstream_features(
         upstream = S3PRLUpstream("hubert_local", path_or_url=str(ckpt)).eval()
     out: Dict[str, List[torch.Tensor]] = {}
     with torch.no_grad():
-        for i in range(0, len(utts), batch):
-            chunk = utts[i : i + batch]
-            lens = torch.tensor([len(u.wav) for u in chunk])
-            hs, hs_lens = upstream(pad([u.wav for u in chunk]), lens)
+        for u in utts:
+            hs, hs_lens = upstream(u.wav[None], torch.tensor([len(u.wav)]))
             for k, (h, n) in enumerate(zip(hs, hs_lens)):
-                out.setdefault(f"layer{k}", []).extend(
-                    h[j, : n[j]].clone() for j in range(len(chunk))
-                )
+                out.setdefault(f"layer{k}", []).append(h[0, : n[0]].clone())
     return out
 
 
@@ -121,7 +132,7 @@ def run_probe(
     lr: float = 2e-3,
     seed: int = 0,
 ) -> Dict:
-    """Trains and scores every probe; returns ``{"per": {name: PER}, ...}``."""
+    """Trains and scores every probe; returns ``{"per": {name: {norm: PER}}, ...}``."""
     t0 = time.time()
     train_utts = load_dir(train_dir)
     if max_train_utts and len(train_utts) > max_train_utts:
@@ -139,14 +150,23 @@ def run_probe(
     te = upstream_features(ckpt, test_utts)
     tr[FBANK] = [fbank(u.wav) for u in train_utts]
     te[FBANK] = [fbank(u.wav) for u in test_utts]
+    train_sets, test_sets = {}, {}
     for k in tr:
-        tr[k], te[k] = standardise(tr[k], te[k])
+        for norm in NORMS:
+            name = f"{k}/{norm}"
+            if norm == STANDARDISED:
+                train_sets[name], test_sets[name] = standardise(tr[k], te[k])
+            else:
+                train_sets[name], test_sets[name] = tr[k], te[k]
     logger.info(
         f"features of {len(train_utts)} train / {len(test_utts)} test utterances "
-        f"({time.time() - t0:.0f} s); training {len(tr)} probes"
+        f"({time.time() - t0:.0f} s); training {len(train_sets)} probes"
     )
-    heads = train_probes(tr, targets, len(inventory), epochs, lr, seed)
-    per = {k: error_rate(refs, evaluate(h, te[k])) for k, h in heads.items()}
+    heads = train_probes(train_sets, targets, len(inventory), epochs, lr, seed)
+    per: Dict[str, Dict[str, float]] = {}
+    for name, head in heads.items():
+        k, norm = name.split("/")
+        per.setdefault(k, {})[norm] = error_rate(refs, evaluate(head, test_sets[name]))
     return dict(
         per=per,
         upstream=str(ckpt),
@@ -161,11 +181,14 @@ def run_probe(
     )
 
 
-def format_table(per: Dict[str, float]) -> str:
-    """``layer | PER`` markdown table, FBank last."""
-    lines = ["| layer | PER |", "|---|---|"]
+def format_table(per: Dict[str, Dict[str, float]]) -> str:
+    """``features | PER as is | PER standardised`` markdown table, FBank last."""
+    lines = ["| features | " + " | ".join(f"PER, {n}" for n in NORMS) + " |"]
+    lines.append("|---|" + "---|" * len(NORMS))
     for k, v in per.items():
-        lines.append(f"| {k} | {100 * v:.1f}% |")
+        lines.append(
+            f"| {k} | " + " | ".join(f"{100 * v[n]:.1f}%" for n in NORMS) + " |"
+        )
     return "\n".join(lines)
 
 
@@ -189,12 +212,13 @@ def get_args(argv=None) -> argparse.Namespace:
 
 
 def _inputs_digest(args: argparse.Namespace) -> str:
-    """Hash of what the probe result depends on: checkpoint, data lists, settings."""
+    """Hash of what the probe result depends on: checkpoint, data, method, settings."""
     h = hashlib.sha256(args.upstream.read_bytes())
     for d in (args.train_dir, args.test_dir):
         for name in ("wav.scp", "text"):
             h.update((d / name).read_bytes())
-    h.update(repr((args.max_train_utts, args.epochs, args.lr, args.seed)).encode())
+    settings = (METHOD_VERSION, args.max_train_utts, args.epochs, args.lr, args.seed)
+    h.update(repr(settings).encode())
     return h.hexdigest()
 
 

@@ -59,10 +59,15 @@ def test_checkpoint_probe_and_disjoint_text(stage):
     ckpt = work / "exp" / "up" / "tiny.pt"
     assert ckpt.stat().st_size > 0
     probe = json.loads((work / "exp" / "up" / "tiny.probe.json").read_text())
-    text = json.dumps(probe)
-    # the tiny preset: CNN output + 2 transformer layers, and the FBank baseline
-    for row in ("layer0", "layer1", "layer2", "fbank"):
-        assert row in text, (row, text[:500])
+    # the tiny preset: CNN output + 2 transformer layers, and the FBank baseline,
+    # each probed as is and standardised
+    assert list(probe["per"]) == ["layer0", "layer1", "layer2", "fbank"]
+    for row in probe["per"].values():
+        assert sorted(row) == ["as is", "standardised"]
+        assert all(0.0 <= per for per in row.values())
+    assert probe["table"].splitlines()[0] == (
+        "| features | PER, as is | PER, standardised |"
+    )
     spoken = read_kaldi_map(work / "data" / "ssl_speech" / "train" / "text")
     assert len(spoken) == 14 - 4  # --max_sentences minus --heldout_sentences
     assert "this field is required" not in {v.lower() for v in spoken.values()}
