@@ -104,6 +104,10 @@ def map_in_processes(
             for future in done:
                 error = future.exception()
                 if isinstance(error, BrokenProcessPool):
+                    # The executor's manager thread reaps the workers; reading
+                    # exit codes while it does races with it (a worker reaped
+                    # there reads as "no exit code" here), so wait for it first.
+                    executor.shutdown(wait=True, cancel_futures=True)
                     raise _worker_died(
                         processes, jobs, pids, current, describe
                     ) from None
@@ -122,7 +126,8 @@ def _exit_codes(processes: Dict[int, multiprocessing.Process]) -> Dict[int, int]
 
     ``processes`` is the executor's process table (``_processes``, present in every
     CPython since 3.2; empty if a future version drops it), read while the pool ran.
-    Waits up to 5 s for each worker to end: a broken executor terminates them all.
+    Called after the executor has shut down, so the workers are already reaped; the
+    join (up to 5 s each) only guards a future CPython that reaps them later.
     """
     for process in processes.values():
         process.join(timeout=5)
@@ -141,9 +146,9 @@ def _describe_exit(code: Optional[int]) -> str:
 def _worker_died(processes, jobs, pids, current, describe) -> WorkerDied:
     """The error naming the job(s) of the worker(s) that died.
 
-    When one worker dies the executor terminates the others (SIGTERM); the job of a
-    worker that ended any other way is the one named. Without exit codes, every job
-    in flight is named.
+    When one worker dies the executor terminates the others (SIGTERM); the jobs of
+    the workers not known to have ended that way (or cleanly) are the ones named.
+    If every worker in flight reads as terminated, every job in flight is named.
     """
     codes = _exit_codes(processes)
     in_flight = [
@@ -152,7 +157,7 @@ def _worker_died(processes, jobs, pids, current, describe) -> WorkerDied:
     died = [
         (pid, index)
         for pid, index in in_flight
-        if codes.get(pid) is not None and codes[pid] not in (0, -signal.SIGTERM)
+        if codes.get(pid) not in (0, -signal.SIGTERM)
     ]
     named = [
         f"{describe(jobs[index])} (pid {pid}, {_describe_exit(codes.get(pid))})"

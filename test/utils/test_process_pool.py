@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from espnet2_ext.utils import process_pool
 from espnet2_ext.utils.process_pool import WorkerDied, map_in_processes
 
 
@@ -57,3 +58,36 @@ def test_a_killed_worker_ends_the_map_at_once_naming_its_job():
     assert message.startswith("a worker process died while running job 'die' (pid ")
     assert ", killed by SIGKILL)" in message
     assert "job 'a'" not in message and "job 'c'" not in message
+
+
+class _Reaped:
+    """A worker process as the parent sees it: ``join`` and ``exitcode`` only."""
+
+    def __init__(self, exitcode):
+        self.exitcode = exitcode
+
+    def join(self, timeout=None):
+        pass
+
+
+def test_a_worker_without_a_known_exit_is_named_and_a_terminated_one_is_not():
+    # The executor terminates the survivors (SIGTERM); a worker whose exit code
+    # could not be read is still a suspect, a terminated one is not.
+    processes = {11: _Reaped(-signal.SIGTERM), 12: _Reaped(None)}
+    error = process_pool._worker_died(
+        processes, ["a", "b"], [11, 12], [0, 1], describe=lambda j: f"job '{j}'"
+    )
+    assert str(error).startswith(
+        "a worker process died while running job 'b' (pid 12, exit code None) - "
+    )
+
+
+def test_when_every_worker_was_terminated_every_job_in_flight_is_named():
+    processes = {11: _Reaped(-signal.SIGTERM), 12: _Reaped(-signal.SIGTERM)}
+    error = process_pool._worker_died(
+        processes, ["a", "b"], [11, 12], [0, 1], describe=lambda j: f"job '{j}'"
+    )
+    assert str(error).startswith(
+        "a worker process died while running job 'a' (pid 11, killed by SIGTERM)"
+        " or job 'b' (pid 12, killed by SIGTERM) - "
+    )
