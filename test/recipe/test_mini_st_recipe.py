@@ -26,6 +26,8 @@ pytestmark = pytest.mark.recipe
 REPO = Path(__file__).resolve().parents[2]
 RECIPE = REPO / "egs2" / "mini_st" / "st1"
 TINY = [
+    "--ssl_upstream",
+    "random",
     "--local_data_opts",
     "--max_pairs 40 --dev_sentences 6 --test_sentences 6",
     "--token_type",
@@ -77,7 +79,7 @@ def recipe(tmp_path_factory):
 
 def test_stages_1_to_13_write_scores_and_the_table(recipe):
     work, first = recipe
-    exp = work / "exp" / "st_gsgn_drop_de_char"
+    exp = work / "exp" / "st_gsgn_drop_de_char_random"
     for dset in ("dev", "test"):
         decode = exp / "decode_{}_valid.acc.ave".format(dset)
         refs = read_kaldi_map(work / "dump" / "raw" / dset / "text.de")
@@ -92,7 +94,9 @@ def test_stages_1_to_13_write_scores_and_the_table(recipe):
         assert "case: cased" in text
     table = (work / "exp" / "results_de_char.md").read_text().splitlines()
     assert table[0].startswith("| model | dev BLEU | dev chrF | test BLEU |")
-    assert table[2].startswith("| gsgn_drop_de_char | ") and " | 1 | " in table[2]
+    assert (
+        table[2].startswith("| gsgn_drop_de_char_random | ") and " | 1 | " in table[2]
+    )
     assert "\n".join(table) in first.stdout
     assert (work / "exp" / "results_de_char.png").stat().st_size > 0
     # The corpus README says where the sentences and translations come from.
@@ -122,7 +126,7 @@ def test_references_score_100_against_themselves(recipe, tmp_path):
 
 def test_rerun_skips_finished_stages(recipe):
     work, _ = recipe
-    exp = work / "exp" / "st_gsgn_drop_de_char"
+    exp = work / "exp" / "st_gsgn_drop_de_char_random"
     before = {
         p: p.stat().st_mtime_ns for p in (exp / "checkpoint.pth", exp / "train.log")
     }
@@ -133,14 +137,14 @@ def test_rerun_skips_finished_stages(recipe):
     assert log.count("already filtered - skipping") == 3
     assert log.count("already has tokens - skipping") == 2
     assert "Stage 10: collect stats: already done" in log
-    assert "Stage 11: training: exp/st_gsgn_drop_de_char: already done" in log
+    assert "Stage 11: training: exp/st_gsgn_drop_de_char_random: already done" in log
     assert log.count("already decoded - skipping") == 2
     assert {p: p.stat().st_mtime_ns for p in before} == before
 
 
 def test_a_fixed_input_reruns_only_the_stages_that_read_it(recipe):
     work, _ = recipe
-    exp = work / "exp" / "st_gsgn_drop_de_char"
+    exp = work / "exp" / "st_gsgn_drop_de_char_random"
     checkpoint = (exp / "checkpoint.pth").stat().st_mtime_ns
     text = work / "data" / "test" / "text.de"
     lines = text.read_text(encoding="utf-8").splitlines()
@@ -173,11 +177,11 @@ def test_a_fixed_input_reruns_only_the_stages_that_read_it(recipe):
     assert log.count("already filtered - skipping") == 2
     assert log.count("already has tokens - skipping") == 2
     assert "Stage 10: collect stats: already done" in log
-    assert "Stage 11: training: exp/st_gsgn_drop_de_char: already done" in log
+    assert "Stage 11: training: exp/st_gsgn_drop_de_char_random: already done" in log
     assert log.count("already decoded - skipping") == 1  # dev
     assert (
-        "exp/st_gsgn_drop_de_char/decode_test_valid.acc.ave: dump/raw/test was remade"
-        " (data/test/text.de changed) since it was decoded - decoding again"
+        "exp/st_gsgn_drop_de_char_random/decode_test_valid.acc.ave: dump/raw/test was"
+        " remade (data/test/text.de changed) since it was decoded - decoding again"
     ) in log
     assert read_kaldi_map(work / "dump" / "raw" / "test" / "text.de")[utt] == (
         "korrigiert"

@@ -199,3 +199,30 @@ def test_run_sh_writes_a_config_per_row_with_models_all(recipe_copy):
     assert units["frontend_conf"]["units_conf"] == {
         "codebook": "exp/units/km100_layer3.pt"
     }
+
+
+def test_run_sh_points_the_ssl_view_at_the_trained_upstream_by_default(recipe_copy):
+    def upstream_of(model):
+        config = yaml.safe_load((recipe_copy / f"exp/configs/{model}.yaml").read_text())
+        return [u["path_or_url"] for u in config["frontend_conf"]["upstreams"]]
+
+    proc = _run_sh(recipe_copy, "--models", "ssl_only gsgn_drop", "--stop_stage", "0")
+    assert proc.returncode == 0, proc.stderr
+    for model in ("ssl_only", "gsgn_drop"):
+        assert upstream_of(model) == ["exp/upstream/hubert_mini_trained.pt"]
+    proc = _run_sh(
+        recipe_copy,
+        "--models",
+        "ssl_only",
+        "--ssl_upstream",
+        "random",
+        "--stop_stage",
+        "0",
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert upstream_of("ssl_only") == ["exp/upstream/hubert_mini.pt"]
+    proc = _run_sh(recipe_copy, "--ssl_upstream", "pretrained", "--stop_stage", "0")
+    assert proc.returncode != 0
+    assert proc.stderr.strip() == (
+        "run.sh: --ssl_upstream is trained or random, not 'pretrained'"
+    )

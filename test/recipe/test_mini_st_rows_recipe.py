@@ -22,7 +22,8 @@ pytestmark = [pytest.mark.recipe, pytest.mark.slow]
 REPO = Path(__file__).resolve().parents[2]
 MINI = REPO / "egs2" / "mini_st"
 ARGS = [
-    "--models", "units", "--asr_init", "true", "--seeds", "1 2",
+    "--models", "units", "--ssl_upstream", "random", "--asr_init", "true",
+    "--seeds", "1 2",
     "--max_epoch", "1", "--token_type", "char", "--num_units", "20",
     "--fit_units_args", "--n_init 2",
     "--local_data_opts", "--max_pairs 40 --dev_sentences 6 --test_sentences 6",
@@ -61,7 +62,7 @@ def test_units_asr_init_and_seeds(tmp_path):
     work = _copy(tmp_path)
     _run(work)
 
-    _, meta = load_codebook(work / "exp/units/km20_layer3.pt")
+    _, meta = load_codebook(work / "exp/units/km20_layer3_random.pt")
     assert (meta["layer"], meta["num_units"], meta["dim"]) == (3, 20, 128)
     assert meta["args"]["wav_scp"] == "dump/raw/train/wav.scp"
     assert meta["args"]["path_or_url"] == "exp/upstream/hubert_mini.pt"
@@ -69,7 +70,7 @@ def test_units_asr_init_and_seeds(tmp_path):
     asr = Path("../asr1/exp/asr_fbank_only_char/valid.acc.ave.pth")
     assert (work / asr).is_file()
     for seed in (1, 2):
-        exp = work / f"exp/st_units_de_char_asrinit_seed{seed}"
+        exp = work / f"exp/st_units_de_char_random_asrinit_seed{seed}"
         config = yaml.safe_load((exp / "config.yaml").read_text())
         assert config["seed"] == seed
         assert config["init_param"] == [f"{asr}:encoder:encoder:encoder.encoders.2."]
@@ -79,10 +80,13 @@ def test_units_asr_init_and_seeds(tmp_path):
         state = torch.load(exp / "valid.acc.ave.pth", map_location="cpu")
         assert torch.equal(
             state["frontend.units.centroids"],
-            load_codebook(work / "exp/units/km20_layer3.pt")[0],
+            load_codebook(work / "exp/units/km20_layer3_random.pt")[0],
         )
     assert (work / "exp/results_de_char.md").is_file()
 
     again = _run(work)
     assert "already fitted with these arguments - skipping" in again.stderr
-    assert again.stderr.count("Stage 11: training: exp/st_units_de_char_asrinit") == 2
+    assert (
+        again.stderr.count("Stage 11: training: exp/st_units_de_char_random_asrinit")
+        == 2
+    )

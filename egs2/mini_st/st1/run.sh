@@ -4,7 +4,9 @@
 # --corpus gettext), then the full pipeline (stages 1-13) for the models the comparison
 # needs, ending with one table.
 #
-#   ./run.sh                      # En-De, FBank-only / SSL-only / GSGN+Drop
+#   ./run.sh                      # En-De, FBank-only / SSL-only / GSGN+Drop, the SSL
+#                                 # view on a mini HuBERT pre-trained here (stage 1)
+#   ./run.sh --ssl_upstream random  # the SSL view on a random-weight HuBERT instead
 #   ./run.sh --tgt_lang fr        # or es
 #   ./run.sh --corpus gettext     # human UI-string translations (much harder)
 #   ./run.sh --models gsgn_drop --max_epoch 3
@@ -15,7 +17,7 @@ set -euo pipefail
 
 tgt_lang=de         # de, fr or es
 corpus=grammar      # grammar (generated, learnable) or gettext (human translations)
-ssl_upstream=random # random (random-weight HuBERT) or trained (pre-trained here first)
+ssl_upstream=trained # trained (pre-trained and fine-tuned here, cached) or random weights
 models="fbank_only ssl_only gsgn_drop"  # names from local/model_config.sh, or "all"
 stage=1             # first stage of st.sh to run
 stop_stage=13       # last stage of st.sh to run
@@ -55,12 +57,15 @@ fi
 
 tokens=${token_type}
 [ "${token_type}" = bpe ] && tokens=bpe${nbpe}
-# The trained upstream's experiments are tagged, so that they never resume the others.
+# The random-weight upstream's experiments (and codebook) are tagged _random, so that
+# they never resume the trained upstream's; fbank_only loads no upstream and is shared.
 upstream_suffix=
-if [ "${ssl_upstream}" = trained ]; then
-    mini_frontend=conf/frontend_mini_trained.yaml  # read by mini_config
-    upstream_suffix=_trained
-fi
+case ${ssl_upstream} in
+    trained) mini_frontend=conf/frontend_mini_trained.yaml ;;  # read by mini_config
+    random) upstream_suffix=_random ;;
+    *) echo "run.sh: --ssl_upstream is trained or random, not '${ssl_upstream}'" >&2
+       exit 1 ;;
+esac
 
 # --- Models and their configs (a bad name fails here, before any stage runs) -------
 [ "${models}" = all ] && models=${mini_models}
@@ -73,7 +78,8 @@ for seed in "${seed_list[@]}"; do
     [[ -z "${seed}" || "${seed}" =~ ^[0-9]+$ ]] || {
         echo "run.sh: --seeds takes integers; got '${seed}'" >&2; exit 1; }
 done
-units_codebook=${expdir}/units/km${num_units}_layer${units_layer}.pt  # read by mini_config
+# read by mini_config
+units_codebook=${expdir}/units/km${num_units}_layer${units_layer}${upstream_suffix}.pt
 for model in ${models}; do
     mini_config "${model}" "exp/configs/${model}.yaml" "${max_epoch}"
 done
@@ -130,7 +136,9 @@ for model in ${models}; do
             --asr_model "${asr_model}" --st_config "${config}")"
     fi
     for seed in "${seed_list[@]}"; do
-        tag=${model}_${tgt_lang}_${tokens}${upstream_suffix}${asr_suffix}${seed:+_seed${seed}}
+        suffix=${upstream_suffix}
+        [ "${model}" = fbank_only ] && suffix=
+        tag=${model}_${tgt_lang}_${tokens}${suffix}${asr_suffix}${seed:+_seed${seed}}
         ./st.sh "${st_opts[@]}" --stage "${stage}" --stop_stage "${stop_stage}" \
             --st_config "${config}" --st_tag "${tag}" \
             --st_args "${st_args} ${init_args} ${seed:+--seed ${seed}}"
