@@ -25,10 +25,11 @@ the CNN included unless ``--finetune_cnn false``.
 
 Cache and resume. Everything goes to ``<cache>/upstream/<key>/`` where ``<cache>`` is
 ``${ESPNET2_EXT_CACHE:-${XDG_CACHE_HOME:-~/.cache}/espnet2_ext}`` and ``<key>`` hashes
-the arguments and the contents of ``wav.scp`` and ``text``. After each epoch the
-training state is written atomically to ``work/state.pt``; an interrupted run resumes
-from the last finished epoch and ends with the same weights as an uninterrupted one.
-The final ``hubert.pt`` is copied to ``--out``; a re-run finds it and only copies.
+the arguments, ``text`` and the contents (not the paths) of the wavs of ``wav.scp``.
+After each epoch the training state is written atomically to ``work/state.pt``; an
+interrupted run resumes from the last finished epoch and ends with the same weights as
+an uninterrupted one. The final ``hubert.pt`` is copied to ``--out``; a re-run, or
+another clone of the recipe on the same speech, finds it and only copies.
 """
 
 import argparse
@@ -36,7 +37,6 @@ import dataclasses
 import hashlib
 import json
 import logging
-import os
 import random
 import shutil
 import time
@@ -64,8 +64,9 @@ from espnet2_ext.upstream.random_weights import (
     hubert_state,
     save_checkpoint,
 )
-from espnet2_ext.upstream.speech_data import length_batches, load_dir
+from espnet2_ext.upstream.speech_data import dir_digest, length_batches, load_dir
 from espnet2_ext.utils.atomic import atomic_path
+from espnet2_ext.utils.cache_dir import cache_root
 from espnet2_ext.utils.log import setup_logging
 from espnet2_ext.utils.ssl_checkpoint import validate_converted_checkpoint
 
@@ -136,19 +137,11 @@ class HubertTrainConfig:
             raise ValueError(f"bad sizes in {self}")
 
 
-def cache_root() -> Path:
-    """``${ESPNET2_EXT_CACHE:-${XDG_CACHE_HOME:-~/.cache}/espnet2_ext}``."""
-    if os.environ.get("ESPNET2_EXT_CACHE"):
-        return Path(os.environ["ESPNET2_EXT_CACHE"])
-    xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(xdg) / "espnet2_ext"
-
-
 def cache_key(config: HubertTrainConfig, data_dir: Path) -> str:
-    """Hash of the config and of the training list (``wav.scp`` and ``text``)."""
+    """Hash of the config and of the training data (:func:`dir_digest`: the audio
+    by content, so another clone's copy of the same speech finds the same model)."""
     h = hashlib.sha256(json.dumps(dataclasses.asdict(config), sort_keys=True).encode())
-    for name in ("wav.scp", "text"):
-        h.update(b"\0" + name.encode() + b"\0" + (Path(data_dir) / name).read_bytes())
+    h.update(dir_digest(data_dir))
     return h.hexdigest()[:16]
 
 

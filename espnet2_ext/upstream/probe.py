@@ -14,7 +14,9 @@ utterances, one linear layer is trained with CTC on espeak-ng phonemes
 once on the features as they are and once standardised with their training mean and
 variance (:data:`NORMS`). The phone error rate (greedy decoding) is measured on
 ``--test_dir``, whose utterances are other sentences spoken by held-out voices.
-Prints ``features | PER, as is | PER, standardised`` and writes the JSON.
+Prints ``features | PER, as is | PER, standardised`` and writes the JSON, also to
+``<cache>/probe/`` (:func:`~espnet2_ext.utils.cache_dir.cache_root`): a re-run, or
+another clone on the same checkpoint and speech, prints it without probing again.
 """
 
 import argparse
@@ -29,8 +31,9 @@ import torch
 
 from espnet2_ext.upstream import phonemes
 from espnet2_ext.upstream.ctc import ctc_loss, error_rate, greedy_decode
-from espnet2_ext.upstream.speech_data import Utterance, load_dir, pad
+from espnet2_ext.upstream.speech_data import Utterance, dir_digest, load_dir, pad
 from espnet2_ext.utils.atomic import write_text_atomic
+from espnet2_ext.utils.cache_dir import cache_root
 from espnet2_ext.utils.log import setup_logging
 from espnet2_ext.utils.ssl_checkpoint import validate_converted_checkpoint
 
@@ -212,11 +215,11 @@ def get_args(argv=None) -> argparse.Namespace:
 
 
 def _inputs_digest(args: argparse.Namespace) -> str:
-    """Hash of what the probe result depends on: checkpoint, data, method, settings."""
+    """Hash of what the probe result depends on: checkpoint, data (the audio by
+    content, not by path), method, settings."""
     h = hashlib.sha256(args.upstream.read_bytes())
     for d in (args.train_dir, args.test_dir):
-        for name in ("wav.scp", "text"):
-            h.update((d / name).read_bytes())
+        h.update(dir_digest(d))
     settings = (METHOD_VERSION, args.max_train_utts, args.epochs, args.lr, args.seed)
     h.update(repr(settings).encode())
     return h.hexdigest()
@@ -229,12 +232,19 @@ def main(argv=None) -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     digest = _inputs_digest(args)
-    if args.out_json.exists():
-        old = json.loads(args.out_json.read_text(encoding="utf-8"))
-        if old.get("inputs_sha256") == digest:
-            logger.info(f"{args.out_json} is up to date - skipping")
-            print(old["table"])
-            return
+    # Also kept outside the recipe, so that another clone probing the same cached
+    # upstream on the same speech finds the result.
+    cached = cache_root() / "probe" / f"{digest[:16]}.json"
+    for path in (args.out_json, cached):
+        if path.exists():
+            text = path.read_text(encoding="utf-8")
+            old = json.loads(text)
+            if old.get("inputs_sha256") == digest:
+                if path != args.out_json:
+                    write_text_atomic(args.out_json, text)
+                logger.info(f"{path} has the probe of these inputs - skipping")
+                print(old["table"])
+                return
     result = run_probe(
         args.upstream,
         args.train_dir,
@@ -246,7 +256,10 @@ def main(argv=None) -> None:
     )
     table = format_table(result["per"])
     result.update(table=table, inputs_sha256=digest)
-    write_text_atomic(args.out_json, json.dumps(result, indent=2) + "\n")
+    text = json.dumps(result, indent=2) + "\n"
+    write_text_atomic(args.out_json, text)
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(cached, text)
     print(table)
     print(f"({result['seconds']} s; {args.out_json})")
 

@@ -5,6 +5,7 @@ layer does not run pipes) and ``<dir>/text`` (``<utt> <English>``). The whole se
 held in memory (float32: an hour is 230 MB), which keeps training loops simple.
 """
 
+import hashlib
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +36,29 @@ def read_kaldi_map(path: Path) -> Dict[str, str]:
             raise ValueError(f"{path}:{lineno}: expected '<key> <value>': {line!r}")
         out[parts[0]] = parts[1].strip()
     return out
+
+
+def dir_digest(data_dir: Path) -> bytes:
+    """SHA-256 of a folder's utterances: ids, ``text`` and each wav's contents.
+
+    The audio is hashed by content, not by its path in ``wav.scp``: the same speech
+    written to another folder (another clone of a recipe: other absolute paths)
+    gives the same digest, so the models and probes cached for it are found again.
+
+    Raises:
+        FileNotFoundError: a wav of ``wav.scp`` is missing (the message names it).
+    """
+    data_dir = Path(data_dir)
+    h = hashlib.sha256(b"text\0" + (data_dir / "text").read_bytes())
+    for utt, path in sorted(read_kaldi_map(data_dir / "wav.scp").items()):
+        try:
+            audio = Path(path).read_bytes()
+        except FileNotFoundError:
+            raise FileNotFoundError(
+                f"{data_dir}/wav.scp: {utt}: no such file {path}"
+            ) from None
+        h.update(f"\0{utt}\0".encode() + hashlib.sha256(audio).digest())
+    return h.digest()
 
 
 def load_dir(data_dir: Path, max_utts: Optional[int] = None) -> List[Utterance]:

@@ -7,6 +7,7 @@ probe; then a re-run that must come from the caches. About a minute on 2 cores.
 
 import json
 import os
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -45,10 +46,14 @@ def stage(tmp_path_factory):
     }
     cmd = ["bash", "-c", '. ./path.sh && local/upstream.sh "$@"', "upstream.sh"]
     cmd += [*TINY, "--exclude_text", str(excluded), "--out", "exp/up/tiny.pt"]
+    # twice here, then once in a fresh copy of the folder (another clone: the speech
+    # synthesised again under other absolute paths; the same cache outside it)
+    clone = work.parent / f"{work.name}_clone"
+    shutil.copytree(work, clone, symlinks=True)
     runs = []
-    for _ in range(2):
+    for cwd in (work, work, clone):  # the copy is made before the first run
         start = time.time()
-        proc = subprocess.run(cmd, cwd=work, env=env, capture_output=True, text=True)
+        proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
         assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
         runs.append((proc, time.time() - start))
     return work, runs
@@ -75,7 +80,24 @@ def test_checkpoint_probe_and_disjoint_text(stage):
 
 def test_rerun_comes_from_the_caches(stage):
     _, runs = stage
-    (first, first_s), (second, second_s) = runs
+    (first, first_s), (second, second_s), _ = runs
     log = second.stdout + second.stderr
     assert "cache" in log.lower(), log[-2000:]
     assert second_s < first_s
+
+
+def test_another_clone_finds_the_cached_upstream_and_probe(stage):
+    work, runs = stage
+    (first, _), _, (clone, _) = runs
+    clone_dir = work.parent / f"{work.name}_clone"
+    log = clone.stdout + clone.stderr
+    assert "is cached for these arguments and data - skipping" in log, log[-2000:]
+    assert "has the probe of these inputs - skipping" in log, log[-2000:]
+    assert "pretrain epoch" not in log and "; training " not in log
+    assert str(clone_dir) in (clone_dir / "data/ssl_speech/train/wav.scp").read_text()
+    # the clone printed the same probe table as the first run
+    table = json.loads((work / "exp/up/tiny.probe.json").read_text())["table"]
+    assert table in first.stdout and table in clone.stdout
+    assert (clone_dir / "exp/up/tiny.pt").read_bytes() == (
+        work / "exp/up/tiny.pt"
+    ).read_bytes()
