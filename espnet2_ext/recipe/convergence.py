@@ -169,7 +169,9 @@ def claims(
     """The comparison's claims, as measured.
 
     Args:
-        groups: Per model: ``{"conv": conv. epochs, "bleu": test BLEU}`` of its runs.
+        groups: Per model: ``{"conv": conv. epochs, "bleu": test BLEU}`` of its runs,
+            and ``"epochs"`` (epochs trained), from which a conv. epoch that is only
+            a lower bound (:func:`is_budget_bound`) is told and said.
         reference: The FBank-only model's name (None: no claims).
         test_set: The set whose BLEU is compared.
 
@@ -187,14 +189,10 @@ def claims(
         delta, noisy, text = compare(
             "conv. epoch", groups[name]["conv"], ref["conv"], 0
         )
-        if delta is None:
-            verdict = "not measured"
-        elif noisy:
-            verdict = "not shown"
-        else:
-            verdict = "yes" if delta < 0 else "no"
+        verdict = _fewer_epochs_verdict(delta, noisy, _bound(groups[name]), _bound(ref))
         lines.append(
-            f"{name} converges in fewer epochs than {reference}: {verdict}: {text}"
+            f"{name} converges in fewer epochs than {reference}: {verdict}: "
+            f"{text}{_bound_note(name, groups[name], reference, ref)}"
         )
     for name in (n for n in groups if n.startswith("gsgn_drop")):
         for what, key, digits in (
@@ -202,8 +200,52 @@ def claims(
             ("conv. epoch", "conv", 0),
         ):
             _, _, text = compare(what, groups[name][key], ref[key], digits)
+            if key == "conv":
+                text += _bound_note(name, groups[name], reference, ref)
             lines.append(f"{name} vs {reference}: {text}")
     return lines
+
+
+def _bound(group: Dict[str, List[Optional[float]]]) -> bool:
+    """Whether a model's conv. epoch is a lower bound (:func:`is_budget_bound`)."""
+    return "epochs" in group and is_budget_bound(group["conv"], group["epochs"])
+
+
+def _fewer_epochs_verdict(
+    delta: Optional[float], noisy: bool, model_bound: bool, ref_bound: bool
+) -> str:
+    """yes / no / not shown / not measured, for "converges in fewer epochs".
+
+    A conv. epoch that is a lower bound (still improving at the last epoch) decides
+    only one way: the reference's bound beaten by the model's measured epoch is a
+    yes, and the model's bound at or above the reference's measured epoch is a no.
+    """
+    if delta is None:
+        return "not measured"
+    if noisy:
+        return "not shown"
+    if model_bound and ref_bound:
+        return "not measured"
+    if ref_bound:
+        return "yes" if delta < 0 else "not measured"
+    if model_bound:
+        return "no" if delta >= 0 else "not measured"
+    return "yes" if delta < 0 else "no"
+
+
+def _bound_note(
+    name: str,
+    group: Dict[str, List[Optional[float]]],
+    reference: str,
+    ref: Dict[str, List[Optional[float]]],
+) -> str:
+    """`` (... a lower bound ...)`` where either conv. epoch is one, else empty."""
+    bound = [n for n, g in ((name, group), (reference, ref)) if _bound(g)]
+    if len(bound) == 2:
+        return " (both lower bounds: still improving at their last epoch)"
+    if bound:
+        return f" ({bound[0]}'s is a lower bound: still improving at its last epoch)"
+    return ""
 
 
 def is_budget_bound(

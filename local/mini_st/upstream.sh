@@ -8,7 +8,9 @@
 #      fine-tuning on espeak-ng phonemes; the checkpoint is cached outside the clone
 #      (${ESPNET2_EXT_CACHE:-~/.cache/espnet2_ext}/upstream/<hash>/) and copied to --out;
 #   3. the layer probe: linear CTC phone probes per layer and on FBank -> ${out%.pt}.probe.json
-# Every step skips work already done, so a re-run takes seconds.
+#      (also cached outside the clone).
+# Every step skips work already done, so a re-run takes seconds; the caches are keyed on
+# the arguments and the speech's contents, so another clone only synthesises the speech.
 set -euo pipefail
 
 ssl_dir=data/ssl_speech

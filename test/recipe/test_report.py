@@ -216,12 +216,15 @@ def test_table_conv_epoch_reaches_reference_and_speed_up(tmp_path):
     assert table.splitlines()[3].endswith("| 4 | - | - |")
     assert table.splitlines()[4].endswith("| ≥5 | ref | ref |")
     assert report.table_claims(rows, ["test"]) == [
+        # fbank_only_de needs 7 epochs or more; ssl_only_de converged at 4: yes
         "ssl_only_de converges in fewer epochs than fbank_only_de: yes: "
-        "conv. epoch 4 vs 7 (-3) (one run each: seed noise not measured)",
+        "conv. epoch 4 vs 7 (-3) (one run each: seed noise not measured) "
+        "(fbank_only_de's is a lower bound: still improving at its last epoch)",
         "gsgn_drop_de vs fbank_only_de: test BLEU 13.2 vs 12.0 (+1.2) "
         "(one run each: seed noise not measured)",
         "gsgn_drop_de vs fbank_only_de: conv. epoch 5 vs 7 (-2) "
-        "(one run each: seed noise not measured)",
+        "(one run each: seed noise not measured) "
+        "(both lower bounds: still improving at their last epoch)",
         # their last epoch is among their best: bounded by the budget
         "fbank_only_de was still improving at its last epoch (7): its epoch of "
         "convergence is a lower bound set by max_epoch, not a measured convergence",
@@ -269,6 +272,38 @@ def test_seeds_make_one_row_with_mean_and_sample_std(tmp_path):
         "(more than one std across seeds, n=3 vs 3)",
         "gsgn_drop_de vs fbank_only_de: conv. epoch 5 ± 2.6 vs 5 ± 1.0 (+0) "
         "(within one std across seeds, n=3 vs 3: not distinguishable from noise)",
+    ]
+
+
+def test_a_lower_bound_decides_fewer_epochs_only_one_way():
+    def verdict(model, ref):
+        groups = {
+            "fbank_only_de": {"conv": [ref[0]], "epochs": [ref[1]], "bleu": [1.0]},
+            "ssl_only_de": {"conv": [model[0]], "epochs": [model[1]], "bleu": [1.0]},
+        }
+        line = conv.claims(groups, "fbank_only_de", "test")[0]
+        return line.split(": ")[1]
+
+    # (conv. epoch, epochs trained): conv == epochs is a lower bound
+    assert verdict((12, 12), (12, 12)) == "not measured"  # both still improving
+    assert verdict((8, 12), (12, 15)) == "yes"  # both measured
+    assert verdict((12, 15), (8, 12)) == "no"
+    assert verdict((8, 12), (10, 10)) == "yes"  # the reference needs >= 10
+    assert verdict((10, 12), (8, 8)) == "not measured"  # >= 8 may be 11
+    assert verdict((10, 10), (8, 12)) == "no"  # the model needs >= 10
+    assert verdict((6, 6), (8, 12)) == "not measured"  # >= 6 may be 7 or 9
+    lines = conv.claims(
+        {
+            "fbank_only_de": {"conv": [12], "epochs": [12], "bleu": [40.3]},
+            "ssl_only_de": {"conv": [12], "epochs": [12], "bleu": [57.3]},
+        },
+        "fbank_only_de",
+        "test",
+    )
+    assert lines == [
+        "ssl_only_de converges in fewer epochs than fbank_only_de: not measured: "
+        "conv. epoch 12 vs 12 (+0) (one run each: seed noise not measured) "
+        "(both lower bounds: still improving at their last epoch)"
     ]
 
 
