@@ -17,7 +17,7 @@ set -euo pipefail
 
 tgt_lang=de         # de, fr or es
 corpus=grammar      # grammar (generated, learnable) or gettext (human translations)
-ssl_upstream=trained # trained (pre-trained and fine-tuned here, cached) or random weights
+ssl_upstream=trained # trained (pre-trained here, cached) or random (random weights)
 models="fbank_only ssl_only gsgn_drop"  # names from local/model_config.sh, or "all"
 stage=1             # first stage of st.sh to run
 stop_stage=13       # last stage of st.sh to run
