@@ -169,9 +169,9 @@ def claims(
     """The comparison's claims, as measured.
 
     Args:
-        groups: Per model: ``{"conv": conv. epochs, "bleu": test BLEU}`` of its runs,
-            and ``"epochs"`` (epochs trained), from which a conv. epoch that is only
-            a lower bound (:func:`is_budget_bound`) is told and said.
+        groups: Per model: ``{"conv": conv. epochs, "epochs": epochs trained,
+            "bleu": test BLEU}`` of its runs; a conv. epoch that is only a lower
+            bound (:func:`is_budget_bound`) is told from the epochs and said.
         reference: The FBank-only model's name (None: no claims).
         test_set: The set whose BLEU is compared.
 
@@ -208,7 +208,7 @@ def claims(
 
 def _bound(group: Dict[str, List[Optional[float]]]) -> bool:
     """Whether a model's conv. epoch is a lower bound (:func:`is_budget_bound`)."""
-    return "epochs" in group and is_budget_bound(group["conv"], group["epochs"])
+    return is_budget_bound(group["conv"], group["epochs"])
 
 
 def _fewer_epochs_verdict(

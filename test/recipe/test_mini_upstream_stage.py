@@ -46,12 +46,12 @@ def stage(tmp_path_factory):
     }
     cmd = ["bash", "-c", '. ./path.sh && local/upstream.sh "$@"', "upstream.sh"]
     cmd += [*TINY, "--exclude_text", str(excluded), "--out", "exp/up/tiny.pt"]
-    # twice here, then once in a fresh copy of the folder (another clone: the speech
-    # synthesised again under other absolute paths; the same cache outside it)
+    # twice here, then once in a copy of the folder made before any run (another
+    # clone: the speech synthesised again under other absolute paths; the same cache)
     clone = work.parent / f"{work.name}_clone"
     shutil.copytree(work, clone, symlinks=True)
     runs = []
-    for cwd in (work, work, clone):  # the copy is made before the first run
+    for cwd in (work, work, clone):
         start = time.time()
         proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
         assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]

@@ -4,8 +4,7 @@ import shutil
 
 import pytest
 
-from espnet2_ext.recipe.kaldi_io import read_kaldi_map
-from espnet2_ext.upstream.speech_data import dir_digest
+from espnet2_ext.upstream.speech_data import dir_digest, read_kaldi_map
 
 
 def _copy_elsewhere(src, dst):
