@@ -24,6 +24,9 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.11",
     packages=find_packages(include=["espnet2_ext", "espnet2_ext.*"]),
+    # The config presets and the default slurm.conf: read by the package at run
+    # time (espnet2_ext.utils.package_data), so a non-editable install has them.
+    package_data={"espnet2_ext": ["conf/*.md", "conf/*.conf", "conf/*/*.yaml"]},
     install_requires=read_requirements("requirements.txt"),
     extras_require={"dev": read_requirements("requirements-dev.txt")},
     entry_points={

@@ -49,7 +49,7 @@ def tiny_codebook(tmp_path_factory, tiny_hubert):
 
 @pytest.fixture(scope="session")
 def toy_st(tmp_path_factory):
-    from espnet2_ext.corpora.toy_st import make_toy_st
+    from espnet2_ext.synth.toy_st import make_toy_st
 
     return make_toy_st(tmp_path_factory.mktemp("toy_st"), n_train=8, n_valid=4)
 

@@ -26,7 +26,7 @@ REPLACEMENTS = {
 
 #: Every ``${python} -m espnet2.bin.*`` call of ESPnet's ``egs2/TEMPLATE/st1/st.sh``
 #: (data, LM, ST stats/training through ``launch``, decoding, packing), as read from the
-#: script. ``test/recipe/test_stock_st_path.py`` checks where each one goes.
+#: script. ``test/e2e/test_stock_st_path.py`` checks where each one goes.
 STOCK_ST_SH_MODULES = (
     "espnet2.bin.tokenize_text",
     "espnet2.bin.lm_train",

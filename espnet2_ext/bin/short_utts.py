@@ -23,8 +23,8 @@ import logging
 from pathlib import Path
 from typing import Callable, List
 
-from espnet2_ext.recipe.kaldi_io import read_kaldi_entries
-from espnet2_ext.recipe.stamp import file_digest
+from espnet2_ext.fileio.kaldi_io import read_kaldi_entries
+from espnet2_ext.fileio.stamp import file_digest
 from espnet2_ext.utils.atomic import write_text_atomic
 from espnet2_ext.utils.log import setup_logging
 

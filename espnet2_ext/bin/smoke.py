@@ -1,6 +1,6 @@
 """Smoke job: train, decode and score FBank-only, SSL-only and GSGN+Drop on a toy set.
 
-Builds the synthetic toy ST set (:mod:`espnet2_ext.corpora.toy_st`) and a
+Builds the synthetic toy ST set (:mod:`espnet2_ext.synth.toy_st`) and a
 random-weight HuBERT (:mod:`espnet2_ext.upstream.random_weights`), then for each model
 runs ESPnet's own trainer (``espnet2_ext.bin.st_train``), ESPnet's ``st_inference`` and
 sacreBLEU, and prints one table. Each finished step leaves its outputs and is skipped
@@ -21,7 +21,7 @@ from typing import Dict, List, Optional
 
 import yaml
 
-from espnet2_ext.recipe.compose_config import deep_merge
+from espnet2_ext.stages.compose_config import deep_merge
 from espnet2_ext.utils.log import setup_logging
 
 #: name -> frontend_conf overrides of the models compared.
@@ -46,7 +46,7 @@ def get_args(argv=None) -> argparse.Namespace:
 
 
 def _config(upstream: Path, overrides: dict) -> dict:
-    from espnet2_ext.corpora.toy_st import tiny_st_config
+    from espnet2_ext.synth.toy_st import tiny_st_config
 
     frontend_conf = deep_merge(
         {
@@ -62,7 +62,7 @@ def _config(upstream: Path, overrides: dict) -> dict:
 def train(name: str, data: dict, upstream: Path, outdir: Path, epochs: int) -> float:
     """Trains one model unless its last checkpoint exists; returns seconds spent."""
     from espnet2_ext.bin.st_train import main as st_train
-    from espnet2_ext.corpora.toy_st import st_train_args
+    from espnet2_ext.synth.toy_st import st_train_args
 
     exp = outdir / name
     if (exp / f"{epochs}epoch.pth").exists():
@@ -104,7 +104,7 @@ def decode(name: str, data: dict, outdir: Path, epochs: int) -> Path:
 
 def score(hyp: Path, ref: Path) -> Dict[str, float]:
     """Corpus BLEU and chrF of ``hyp`` against ``ref`` (stage 13's scorer)."""
-    from espnet2_ext.recipe.st_scoring import score_files
+    from espnet2_ext.scoring.st import score_files
 
     result = score_files(hyp, ref)
     return dict(bleu=result.bleu, chrf=result.chrf)
@@ -113,7 +113,7 @@ def score(hyp: Path, ref: Path) -> Dict[str, float]:
 def main(argv: Optional[List[str]] = None) -> None:
     args = get_args(argv)
     setup_logging()
-    from espnet2_ext.corpora.toy_st import make_toy_st
+    from espnet2_ext.synth.toy_st import make_toy_st
     from espnet2_ext.upstream.random_weights import write_dummy_hubert
 
     data = make_toy_st(args.outdir / "data", args.n_train, args.n_valid)

@@ -7,7 +7,7 @@ holds the three pieces:
 - :func:`fit_codebook`: scikit-learn ``MiniBatchKMeans`` with the settings of HuBERT's
   ``simple_kmeans/learn_kmeans.py`` (k-means++, ``n_init=20``, ``tol=0``,
   ``reassignment_ratio=0``), deterministic given ``seed``. The recipe stage
-  ``python -m espnet2_ext.bin.fit_units`` runs it over a training subset.
+  ``python -m espnet2_ext.stages.fit_units`` runs it over a training subset.
 - :func:`save_codebook` / :func:`load_codebook`: the codebook file, a ``torch.save`` of
   the plain dict ``{"centroids": FloatTensor (K, D), "meta": {...}}`` that loads with
   ``torch.load(weights_only=True)``. ``meta`` records ``upstream``, ``path_or_url``,
@@ -137,7 +137,7 @@ def load_codebook(path: Union[str, Path]) -> Tuple[torch.Tensor, dict]:
     if not path.is_file():
         raise FileNotFoundError(
             f"k-means codebook '{path}' does not exist; fit one with "
-            "'python -m espnet2_ext.bin.fit_units'"
+            "'python -m espnet2_ext.stages.fit_units'"
         )
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
@@ -286,7 +286,7 @@ class UnitsView(torch.nn.Module):
             raise ValueError(
                 f"codebook '{self.codebook_path}' has width {self.dim} but the "
                 f"upstream's hidden states have width {dim} {fitted}: refit it on "
-                "this upstream with 'python -m espnet2_ext.bin.fit_units'"
+                "this upstream with 'python -m espnet2_ext.stages.fit_units'"
             )
 
     def extra_repr(self) -> str:

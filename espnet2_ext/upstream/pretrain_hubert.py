@@ -34,7 +34,6 @@ another clone of the recipe on the same speech, finds it and only copies.
 
 import argparse
 import dataclasses
-import hashlib
 import json
 import logging
 import random
@@ -49,6 +48,7 @@ import torch
 from espnet2.utils.types import str2bool
 from tqdm import tqdm
 
+from espnet2_ext.fileio.stamp import make_stamp
 from espnet2_ext.upstream import mfcc_targets, phonemes
 from espnet2_ext.upstream.ctc import error_rate, greedy_decode
 from espnet2_ext.upstream.hubert_steps import (
@@ -138,11 +138,11 @@ class HubertTrainConfig:
 
 
 def cache_key(config: HubertTrainConfig, data_dir: Path) -> str:
-    """Hash of the config and of the training data (:func:`dir_digest`: the audio
-    by content, so another clone's copy of the same speech finds the same model)."""
-    h = hashlib.sha256(json.dumps(dataclasses.asdict(config), sort_keys=True).encode())
-    h.update(dir_digest(data_dir))
-    return h.hexdigest()[:16]
+    """Fingerprint of the config and of the training data (:func:`dir_digest`: the
+    audio by content, so another clone's copy of the same speech finds the same
+    model), 16 hex digits."""
+    stamp = make_stamp([], dataclasses.asdict(config), {"data": dir_digest(data_dir)})
+    return stamp.fingerprint()[:16]
 
 
 def _lr(step: int, total: int, peak: float, warmup: float, hold: float = 0.0) -> float:

@@ -20,7 +20,6 @@ another clone on the same checkpoint and speech, prints it without probing again
 """
 
 import argparse
-import hashlib
 import json
 import logging
 import time
@@ -29,6 +28,7 @@ from typing import Dict, List, Optional, Sequence
 
 import torch
 
+from espnet2_ext.fileio.stamp import file_digest, make_stamp
 from espnet2_ext.upstream import phonemes
 from espnet2_ext.upstream.ctc import ctc_loss, error_rate, greedy_decode
 from espnet2_ext.upstream.speech_data import Utterance, dir_digest, load_dir, pad
@@ -215,14 +215,28 @@ def get_args(argv=None) -> argparse.Namespace:
 
 
 def _inputs_digest(args: argparse.Namespace) -> str:
-    """Hash of what the probe result depends on: checkpoint, data (the audio by
-    content, not by path), method, settings."""
-    h = hashlib.sha256(args.upstream.read_bytes())
-    for d in (args.train_dir, args.test_dir):
-        h.update(dir_digest(d))
-    settings = (METHOD_VERSION, args.max_train_utts, args.epochs, args.lr, args.seed)
-    h.update(repr(settings).encode())
-    return h.hexdigest()
+    """Fingerprint of what the probe result depends on: the checkpoint and the data
+    by content (not by path: :func:`dir_digest`), the method and the settings.
+
+    Raises:
+        FileNotFoundError: the checkpoint, or a file of the data, is missing.
+    """
+    upstream = file_digest(args.upstream)
+    if upstream == "missing":
+        raise FileNotFoundError(f"--upstream {args.upstream}: no such file")
+    items = dict(
+        upstream=upstream,
+        train=dir_digest(args.train_dir),
+        test=dir_digest(args.test_dir),
+    )
+    settings = dict(
+        method=METHOD_VERSION,
+        max_train_utts=args.max_train_utts,
+        epochs=args.epochs,
+        lr=args.lr,
+        seed=args.seed,
+    )
+    return make_stamp([], settings, items).fingerprint()
 
 
 def main(argv=None) -> None:

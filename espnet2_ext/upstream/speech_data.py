@@ -5,13 +5,15 @@ layer does not run pipes) and ``<dir>/text`` (``<utt> <English>``). The whole se
 held in memory (float32: an hour is 230 MB), which keeps training loops simple.
 """
 
-import hashlib
 import random
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import List, Optional, Sequence
 
 import torch
+
+from espnet2_ext.fileio.kaldi_io import read_kaldi_map
+from espnet2_ext.fileio.stamp import file_digest, make_stamp
 
 SAMPLE_RATE = 16000
 
@@ -25,40 +27,31 @@ class Utterance:
     text: str
 
 
-def read_kaldi_map(path: Path) -> Dict[str, str]:
-    """``<key> <value>`` lines of a Kaldi table, in file order."""
-    out = {}
-    for lineno, line in enumerate(Path(path).read_text("utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        parts = line.split(maxsplit=1)
-        if len(parts) != 2:
-            raise ValueError(f"{path}:{lineno}: expected '<key> <value>': {line!r}")
-        out[parts[0]] = parts[1].strip()
-    return out
+def dir_digest(data_dir: Path) -> str:
+    """Fingerprint of a folder's utterances: ``text`` and each wav's contents by id.
 
-
-def dir_digest(data_dir: Path) -> bytes:
-    """SHA-256 of a folder's utterances: ids, ``text`` and each wav's contents.
-
-    The audio is hashed by content, not by its path in ``wav.scp``: the same speech
-    written to another folder (another clone of a recipe: other absolute paths)
-    gives the same digest, so the models and probes cached for it are found again.
+    A :class:`~espnet2_ext.fileio.stamp.Stamp` of their digests (``file_digest``)
+    named ``text`` and ``wav <utt>``. The audio is keyed by content, not by its path
+    in ``wav.scp``: the same speech written to another folder (another clone of a
+    recipe: other absolute paths) gives the same digest, so the models and probes
+    cached for it are found again.
 
     Raises:
-        FileNotFoundError: a wav of ``wav.scp`` is missing (the message names it).
+        FileNotFoundError: ``text`` or a wav of ``wav.scp`` is missing (the message
+            names it).
+        ValueError: a malformed line of ``wav.scp`` (naming ``path:line``).
     """
     data_dir = Path(data_dir)
-    h = hashlib.sha256(b"text\0" + (data_dir / "text").read_bytes())
-    for utt, path in sorted(read_kaldi_map(data_dir / "wav.scp").items()):
-        try:
-            audio = Path(path).read_bytes()
-        except FileNotFoundError:
-            raise FileNotFoundError(
-                f"{data_dir}/wav.scp: {utt}: no such file {path}"
-            ) from None
-        h.update(f"\0{utt}\0".encode() + hashlib.sha256(audio).digest())
-    return h.digest()
+    text = data_dir / "text"
+    digests = {"text": file_digest(text)}
+    if digests["text"] == "missing":
+        raise FileNotFoundError(f"no such file {text}")
+    for utt, path in read_kaldi_map(data_dir / "wav.scp").items():
+        digest = file_digest(path)
+        if digest == "missing":
+            raise FileNotFoundError(f"{data_dir}/wav.scp: {utt}: no such file {path}")
+        digests[f"wav {utt}"] = digest
+    return make_stamp([], items=digests).fingerprint()
 
 
 def load_dir(data_dir: Path, max_utts: Optional[int] = None) -> List[Utterance]:

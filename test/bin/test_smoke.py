@@ -4,7 +4,7 @@ import logging
 import re
 
 from espnet2_ext.bin import smoke
-from espnet2_ext.recipe.kaldi_io import read_kaldi_map
+from espnet2_ext.fileio.kaldi_io import read_kaldi_map
 
 ARGS = ["--epochs", "1", "--n_train", "8", "--n_valid", "4", "--models", "fbank_only"]
 

@@ -8,7 +8,7 @@ import pytest
 import soundfile
 import torch
 
-from espnet2_ext.bin import fit_units
+from espnet2_ext.fileio.stamp import file_digest, read_stamp
 from espnet2_ext.frontend.units import (
     UnitsView,
     assign_units,
@@ -16,6 +16,7 @@ from espnet2_ext.frontend.units import (
     load_codebook,
     save_codebook,
 )
+from espnet2_ext.stages import fit_units
 
 CENTERS = np.array([[0.0, 0.0, 0.0], [10.0, 0.0, 0.0], [0.0, 10.0, 5.0]])
 
@@ -293,9 +294,14 @@ def test_fit_units_end_to_end(tmp_path, hubert_ckpt, caplog):
         max_iter=100,
         n_init=2,
         wav_scp=str(scp),
-        wav_scp_sha256=fit_units.sha256_of(scp),
-        path_or_url_sha256=fit_units.sha256_of(hubert_ckpt),
     )
+    # the stamp beside the codebook: the inputs by content, the arguments
+    stamp = read_stamp(out.parent / ".km.pt.done")
+    assert stamp.inputs == {
+        str(scp): file_digest(scp),
+        str(hubert_ckpt): file_digest(hubert_ckpt),
+    }
+    assert stamp.options == {k: str(v) for k, v in record.items()}
     assert meta == dict(
         upstream="hubert_local",
         path_or_url=str(hubert_ckpt),
@@ -359,10 +365,13 @@ def test_fit_units_skips_only_with_the_same_arguments_and_inputs(
     out = tmp_path / "km.pt"
     argv = _fit_argv(scp, out, hubert_ckpt)
     assert fit_units.main(argv) == out
-    record = load_codebook(out)[1]["args"]
-    assert record["num_units"] == 3 and record["layer"] == 1 and record["seed"] == 2
-    assert record["wav_scp"] == str(scp) and len(record["wav_scp_sha256"]) == 64
-    assert record["path_or_url_sha256"] == fit_units.sha256_of(hubert_ckpt)
+    stamp = read_stamp(fit_units.stamp_path(out))
+    options = stamp.options
+    assert options["num_units"] == "3" and options["layer"] == "1"
+    assert options["seed"] == "2" and options["wav_scp"] == str(scp)
+    assert stamp.inputs[str(scp)] == file_digest(scp)
+    assert len(stamp.inputs[str(scp)]) == len("sha256:") + 64
+    assert stamp.inputs[str(hubert_ckpt)] == file_digest(hubert_ckpt)
     with caplog.at_level(logging.INFO):
         assert fit_units.main(argv) is None
     assert "already fitted with these arguments - skipping" in caplog.text
@@ -370,13 +379,62 @@ def test_fit_units_skips_only_with_the_same_arguments_and_inputs(
     caplog.clear()
     with caplog.at_level(logging.INFO):
         assert fit_units.main(_fit_argv(scp, out, hubert_ckpt, "--seed", "3")) == out
-    assert "seed: 2 -> 3" in caplog.text and "refitting" in caplog.text
+    assert "option seed changed (2 -> 3)" in caplog.text and "refitting" in caplog.text
     # so does a changed wav.scp with the same path
     write_scp(tmp_path / "data", [0.6, 0.7, 0.5])
     caplog.clear()
     with caplog.at_level(logging.INFO):
         assert fit_units.main(_fit_argv(scp, out, hubert_ckpt, "--seed", "3")) == out
-    assert "wav_scp_sha256" in caplog.text
+    assert f"{scp} changed since it was made - refitting" in caplog.text
+
+
+def test_fit_units_refits_when_its_training_config_changes(
+    tmp_path, hubert_ckpt, caplog
+):
+    scp = write_scp(tmp_path / "data", [0.6, 0.7])
+    config = tmp_path / "units.yaml"
+    config.write_text(
+        "frontend_conf:\n  upstreams:\n  - name: hubert_local\n"
+        f"    path_or_url: {hubert_ckpt}\n  ssl_view: units\n"
+    )
+    out = tmp_path / "km.pt"
+    argv = ["--wav_scp", str(scp), "--output", str(out), "--config", str(config)]
+    argv += ["--layer", "1", "--num_units", "3", "--max_frames", "60", "--n_init", "1"]
+    assert fit_units.main(argv) == out
+    stamp = read_stamp(fit_units.stamp_path(out))
+    assert stamp.inputs[str(config)] == file_digest(config)
+    assert stamp.options["path_or_url"] == str(hubert_ckpt)
+    assert fit_units.main(argv) is None
+    config.write_text(config.read_text() + "  dim: 8\n")
+    with caplog.at_level(logging.INFO):
+        assert fit_units.main(argv) == out
+    assert f"{config} changed since it was made - refitting" in caplog.text
+
+
+def test_fit_units_refits_a_corrupt_or_missing_codebook(tmp_path, hubert_ckpt, caplog):
+    scp = write_scp(tmp_path / "data", [0.6, 0.7])
+    out = tmp_path / "km.pt"
+    argv = _fit_argv(scp, out, hubert_ckpt)
+    assert fit_units.main(argv) == out
+    fitted = load_codebook(out)[0]
+    out.write_bytes(b"truncated")
+    with caplog.at_level(logging.INFO):
+        assert fit_units.main(argv) == out
+    assert f"{out} cannot be used ('{out}' is not a readable codebook" in caplog.text
+    assert "refitting" in caplog.text and "skipping" not in caplog.text
+    assert torch.equal(load_codebook(out)[0], fitted)
+    out.unlink()
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        assert fit_units.main(argv) == out
+    assert f"{out} cannot be used (k-means codebook '{out}' does not exist" in (
+        caplog.text
+    )
+    assert torch.equal(load_codebook(out)[0], fitted)
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        assert fit_units.main(argv) is None
+    assert "already fitted with these arguments - skipping" in caplog.text
 
 
 def test_fit_units_takes_the_upstream_from_a_training_config(tmp_path, hubert_ckpt):

@@ -110,7 +110,7 @@ def test_one_training_epoch_through_espnets_trainer_on_cuda(
 ):
     from espnet2.train.reporter import Reporter
 
-    from espnet2_ext.corpora.toy_st import st_train_args, tiny_st_config
+    from espnet2_ext.synth.toy_st import st_train_args, tiny_st_config
     from espnet2_ext.tasks.st import MultiViewSTTask
 
     frontend_conf = dict(

@@ -25,7 +25,7 @@ def decoded(tmp_path_factory, tiny_hubert, toy_st):
 
     from espnet2_ext.bin.st_inference import main as st_inference
     from espnet2_ext.bin.st_train import main as st_train
-    from espnet2_ext.corpora.toy_st import st_train_args, tiny_st_config
+    from espnet2_ext.synth.toy_st import st_train_args, tiny_st_config
 
     tmp = tmp_path_factory.mktemp("python_use")
     conf = tiny_st_config(
@@ -123,7 +123,7 @@ def packed(tmp_path_factory, decoded):
     """The experiment packed from the directory its config's paths are relative to."""
     import yaml
 
-    from espnet2_ext.recipe.pack import pack_experiment
+    from espnet2_ext.stages.pack import pack_experiment
 
     exp = decoded["exp"]
     base = exp.parents[1]  # holds the toy data, the upstream and the experiment

@@ -36,7 +36,7 @@ def trained_config(tmp_path_factory, tiny_hubert, toy_st):
     import yaml
 
     from espnet2_ext.bin.st_train import main
-    from espnet2_ext.corpora.toy_st import st_train_args, tiny_st_config
+    from espnet2_ext.synth.toy_st import st_train_args, tiny_st_config
 
     tmp = tmp_path_factory.mktemp("dry_run")
     conf = tiny_st_config(

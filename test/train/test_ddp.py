@@ -42,7 +42,7 @@ import torch
 import torch.multiprocessing as mp
 import yaml
 
-from espnet2_ext.corpora.toy_st import st_train_args, tiny_st_config
+from espnet2_ext.synth.toy_st import st_train_args, tiny_st_config
 
 WORLD_SIZE = 2
 TIMEOUT_S = 240  # a hung rank fails the test instead of blocking it

@@ -7,7 +7,7 @@ from espnet2.asr.frontend.abs_frontend import AbsFrontend
 from espnet2.asr.frontend.default import DefaultFrontend
 from espnet2.tasks import st as espnet_st
 
-from espnet2_ext.corpora.toy_st import st_train_args, tiny_st_config
+from espnet2_ext.synth.toy_st import st_train_args, tiny_st_config
 from espnet2_ext.tasks.st import MultiViewSTTask
 from espnet2_ext.train.trainer import announce_epoch
 

@@ -1,8 +1,12 @@
 """A tiny Kaldi folder of synthetic speech for the upstream-training tests."""
 
+import shutil
+
 import numpy as np
 import pytest
 import soundfile
+
+from espnet2_ext.fileio.kaldi_io import read_kaldi_map
 
 TEXTS = [
     "Change your password.",
@@ -33,3 +37,22 @@ def tiny_speech_dir(tmp_path_factory):
     (d / "wav.scp").write_text("\n".join(scp) + "\n")
     (d / "text").write_text("\n".join(text) + "\n")
     return d
+
+
+def _copy_elsewhere(src, dst):
+    """The same speech under another folder: wav.scp names the new absolute paths."""
+    dst.mkdir()
+    lines = []
+    for utt, path in read_kaldi_map(src / "wav.scp").items():
+        shutil.copy2(path, dst / f"{utt}.wav")
+        lines.append(f"{utt} {dst / f'{utt}.wav'}")
+    (dst / "wav.scp").write_text("\n".join(lines) + "\n")
+    shutil.copy2(src / "text", dst / "text")
+    return dst
+
+
+@pytest.fixture
+def copy_elsewhere():
+    """``copy(src, dst)``: the Kaldi folder ``src`` copied to the new folder ``dst``,
+    its wavs too (``wav.scp`` names the new paths); returns ``dst``."""
+    return _copy_elsewhere

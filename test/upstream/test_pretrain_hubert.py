@@ -109,6 +109,21 @@ def test_rerun_uses_the_cache(trained, tiny_speech_dir, tmp_path):
     assert pretrain_hubert.cache_key(other, tiny_speech_dir) != final.parent.name
 
 
+def test_cache_key_follows_the_speech_by_content(
+    tiny_speech_dir, tmp_path, copy_elsewhere
+):
+    config = HubertTrainConfig(**TINY)
+    key = pretrain_hubert.cache_key(config, tiny_speech_dir)
+    assert len(key) == 16 and int(key, 16) >= 0
+    clone = copy_elsewhere(tiny_speech_dir, tmp_path / "clone")
+    assert pretrain_hubert.cache_key(config, clone) == key
+    (clone / "text").write_text((clone / "text").read_text().replace("page", "Page"))
+    assert pretrain_hubert.cache_key(config, clone) != key
+    for field, value in dict(num_clusters=9, finetune_cnn=False, warmup=0.2).items():
+        other = HubertTrainConfig(**dict(TINY, **{field: value}))
+        assert pretrain_hubert.cache_key(other, tiny_speech_dir) != key
+
+
 def test_same_seed_same_weights(trained, tiny_speech_dir, tmp_path):
     _, out, _ = trained
     again = train_hubert(

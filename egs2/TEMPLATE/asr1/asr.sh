@@ -102,7 +102,7 @@ stage3() { format_sets; }
 stage4() { filter_sets text; }
 
 stage5() {
-    ${python} -m espnet2_ext.recipe.tokens --text "${data_feats}/${train_set}/text" \
+    ${python} -m espnet2_ext.stages.tokens --text "${data_feats}/${train_set}/text" \
         --token_type "${token_type}" --nbpe "${nbpe}" --bpemode "${bpemode}" \
         --out_dir "${tokendir}" ${nlsyms_arg}
 }
@@ -163,7 +163,7 @@ stage13() {
     [ "${score_remove_tags}" = true ] && _opts+=(--remove_tags)
     for dset in ${test_sets}; do
         _dir=$(decode_dir "${asr_exp}" "${dset}")
-        ${python} -m espnet2_ext.recipe.asr_scoring --hyp "${_dir}/text" \
+        ${python} -m espnet2_ext.scoring.asr --hyp "${_dir}/text" \
             --ref "${data_feats}/${dset}/text" --outdir "${_dir}/score" "${_opts[@]}"
         log "$(head -n 2 "${_dir}/score/result.txt" | paste -sd ' ') (${dset}, ${_dir}/score)"
     done

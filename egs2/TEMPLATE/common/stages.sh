@@ -30,11 +30,11 @@ log() {
 }
 
 # stamp_check MARKER STAMP_ARGS...
-# Compares what MARKER recorded with the current inputs (espnet2_ext.recipe.stamp) and
+# Compares what MARKER recorded with the current inputs (espnet2_ext.fileio.stamp) and
 # sets stamp_status (new, resume, done, changed) and stamp_reason (what changed).
 stamp_check() {
     local result
-    result=$(${python} -m espnet2_ext.recipe.stamp check "$@")
+    result=$(${python} -m espnet2_ext.fileio.stamp check "$@")
     stamp_status=${result%%$'\t'*}
     stamp_reason=${result#*$'\t'}
 }
@@ -68,11 +68,11 @@ run_stage() {
                 if declare -F "${fn}_reset" >/dev/null; then "${fn}_reset"; fi ;;
             resume) log "Stage ${n}: ${description}: resuming (same inputs as the interrupted run)" ;;
         esac
-        ${python} -m espnet2_ext.recipe.stamp start "${marker}" "${stamp_args[@]}"
+        ${python} -m espnet2_ext.fileio.stamp start "${marker}" "${stamp_args[@]}"
     fi
     log "Stage ${n}: ${description}"
     "${fn}"
-    [ -z "${marker}" ] || ${python} -m espnet2_ext.recipe.stamp finish "${marker}"
+    [ -z "${marker}" ] || ${python} -m espnet2_ext.fileio.stamp finish "${marker}"
     log "Stage ${n}: done in $((SECONDS - start)) s"
 }
 
@@ -104,7 +104,7 @@ token_tag() { if [ "$1" = bpe ]; then echo "bpe_$3$2"; else echo "$1"; fi; }
 # Stage 2: data/${train_sp} from data/${train_set}, one copy per factor.
 speed_perturb_train() {
     # shellcheck disable=SC2086
-    ${python} -m espnet2_ext.recipe.speed_perturb --src "data/${train_set}" \
+    ${python} -m espnet2_ext.stages.speed_perturb --src "data/${train_set}" \
         --dst "data/${train_sp}" --factors ${speed_perturb_factors}
 }
 
@@ -115,7 +115,7 @@ format_sets() {
         _src=${dset}
         [ "${dset}" = "${train_set}" ] && _src=${train_sp}
         # shellcheck disable=SC2046
-        ${python} -m espnet2_ext.recipe.format_wav "data/${_src}" \
+        ${python} -m espnet2_ext.stages.format_wav "data/${_src}" \
             "${data_feats}/org/${dset}" --nj "${nj}" \
             $([ "${drop_truncated_audio:-false}" = true ] && echo --drop_truncated)
     done
@@ -132,7 +132,7 @@ filter_sets() {
         if [ "${dset}" = "${train_set}" ] || [ "${dset}" = "${valid_set}" ]; then
             opts=(--min_duration "${min_wav_duration}" --max_duration "${max_wav_duration}")
         fi
-        ${python} -m espnet2_ext.recipe.filter "${data_feats}/org/${dset}" \
+        ${python} -m espnet2_ext.stages.filter "${data_feats}/org/${dset}" \
             "${data_feats}/${dset}" "${texts[@]}" "${opts[@]}"
     done
 }
@@ -146,9 +146,9 @@ collect_stats() {
     local module=$1 stats_dir=$2 _logdir=$2/logdir _nj i
     shift 2
     mkdir -p "${_logdir}"
-    ${python} -m espnet2_ext.recipe.split --scp "${data_feats}/${train_set}/wav.scp" \
+    ${python} -m espnet2_ext.stages.split --scp "${data_feats}/${train_set}/wav.scp" \
         --nj "${nj}" --out_dir "${_logdir}/train"
-    ${python} -m espnet2_ext.recipe.split --scp "${data_feats}/${valid_set}/wav.scp" \
+    ${python} -m espnet2_ext.stages.split --scp "${data_feats}/${valid_set}/wav.scp" \
         --nj "${nj}" --out_dir "${_logdir}/valid"
     _nj=$(find "${_logdir}/train" -name 'keys.*.scp' | wc -l)
     ${train_cmd} JOB=1:"${_nj}" "${_logdir}"/stats.JOB.log \
@@ -164,14 +164,14 @@ collect_stats() {
 # launch_training MODULE EXP TAG TRAIN_ARGS...
 # Stage 11: `python -m MODULE --resume true --output_dir EXP TRAIN_ARGS...` through
 # espnet2.bin.launch (${ngpu} GPUs per node, ${num_nodes} nodes, ${cuda_cmd}); fails
-# unless it leaves EXP/${inference_model}. Meanwhile espnet2_ext.recipe.progress
+# unless it leaves EXP/${inference_model}. Meanwhile espnet2_ext.stages.progress
 # prints one line per finished epoch of EXP/train.log; it is stopped when training
 # exits (or this shell does) and never changes the outcome.
 launch_training() {
     local module=$1 exp=$2 tag=$3 rc=0 follower previous_trap shell=${BASHPID}
     shift 3
     mkdir -p "${exp}"
-    ${python} -m espnet2_ext.recipe.progress "${exp}/train.log" --tag "${tag}" \
+    ${python} -m espnet2_ext.stages.progress "${exp}/train.log" --tag "${tag}" \
         --pid "${shell}" --since "$(date +%s)" &
     follower=$!
     previous_trap=$(trap -p EXIT)
@@ -224,8 +224,8 @@ decode_sets() {
         _logdir=${_dir}/logdir
         rm -rf "${_logdir}"
         mkdir -p "${_logdir}"
-        ${python} -m espnet2_ext.recipe.stamp start "${_dir}/.done" "${_args[@]}"
-        ${python} -m espnet2_ext.recipe.split --scp "${data_feats}/${dset}/wav.scp" \
+        ${python} -m espnet2_ext.fileio.stamp start "${_dir}/.done" "${_args[@]}"
+        ${python} -m espnet2_ext.stages.split --scp "${data_feats}/${dset}/wav.scp" \
             --nj "${inference_nj}" --out_dir "${_logdir}"
         _nj=$(find "${_logdir}" -maxdepth 1 -name 'keys.*.scp' | wc -l)
         # shellcheck disable=SC2086
@@ -236,8 +236,8 @@ decode_sets() {
             --"${task}"_train_config "${exp}/config.yaml" \
             --"${task}"_model_file "${exp}/${inference_model}" \
             --output_dir "${_logdir}/output.JOB" "${_opts[@]}" ${inference_args}
-        ${python} -m espnet2_ext.recipe.split --merge "${_logdir}" --nj "${_nj}" \
+        ${python} -m espnet2_ext.stages.split --merge "${_logdir}" --nj "${_nj}" \
             --name 1best_recog/text --out "${_dir}/text"
-        ${python} -m espnet2_ext.recipe.stamp finish "${_dir}/.done"
+        ${python} -m espnet2_ext.fileio.stamp finish "${_dir}/.done"
     done
 }

@@ -106,10 +106,10 @@ stage3() { format_sets; }
 stage4() { filter_sets "text.${src_lang}" "text.${tgt_lang}"; }
 
 stage5() {
-    ${python} -m espnet2_ext.recipe.tokens --text "${data_feats}/${train_set}/text.${src_lang}" \
+    ${python} -m espnet2_ext.stages.tokens --text "${data_feats}/${train_set}/text.${src_lang}" \
         --token_type "${src_token_type}" --nbpe "${src_nbpe}" --bpemode "${src_bpemode}" \
         --out_dir "${src_tokendir}"
-    ${python} -m espnet2_ext.recipe.tokens --text "${data_feats}/${train_set}/text.${tgt_lang}" \
+    ${python} -m espnet2_ext.stages.tokens --text "${data_feats}/${train_set}/text.${tgt_lang}" \
         --token_type "${tgt_token_type}" --nbpe "${tgt_nbpe}" --bpemode "${tgt_bpemode}" \
         --out_dir "${tgt_tokendir}"
 }
@@ -181,7 +181,7 @@ stage13() {
     [ "${score_remove_tags}" = true ] && _opts+=(--remove_tags)
     for dset in ${test_sets}; do
         _dir=$(decode_dir "${st_exp}" "${dset}")
-        ${python} -m espnet2_ext.recipe.st_scoring --hyp "${_dir}/text" \
+        ${python} -m espnet2_ext.scoring.st --hyp "${_dir}/text" \
             --ref "${data_feats}/${dset}/text.${tgt_lang}" --outdir "${_dir}/score" \
             "${_opts[@]}"
         log "$(head -n 1 "${_dir}/score/result.txt") (${dset}, ${_dir}/score)"

@@ -8,7 +8,7 @@
 #   ./run.sh --models gsgn_drop --max_epoch 3
 set -euo pipefail
 
-models="fbank_only ssl_only gsgn_drop"  # rows of local/model_config.sh but units
+models="fbank_only ssl_only gsgn_drop"  # rows of espnet2_ext.stages.rows but units
 stage=1
 stop_stage=13
 nj=2
@@ -44,6 +44,6 @@ for model in ${models}; do
 done
 
 if [ "${stop_stage}" -ge 13 ]; then
-    python3 -m espnet2_ext.recipe.report "${exps[@]}" --sets dev test \
+    python3 -m espnet2_ext.stages.report "${exps[@]}" --sets dev test \
         --metrics wer cer --out "exp/results_${tokens}"
 fi

@@ -18,7 +18,7 @@ set -euo pipefail
 tgt_lang=de         # de, fr or es
 corpus=grammar      # grammar (generated, learnable) or gettext (human translations)
 ssl_upstream=trained # trained (pre-trained here, cached) or random (random weights)
-models="fbank_only ssl_only gsgn_drop"  # names from local/model_config.sh, or "all"
+models="fbank_only ssl_only gsgn_drop"  # rows of espnet2_ext.stages.rows, or "all"
 stage=1             # first stage of st.sh to run
 stop_stage=13       # last stage of st.sh to run
 nj=2                # parallel jobs (corpus synthesis, formatting, statistics)
@@ -58,7 +58,8 @@ fi
 tokens=${token_type}
 [ "${token_type}" = bpe ] && tokens=bpe${nbpe}
 # The random-weight upstream's experiments (and codebook) are tagged _random, so that
-# they never resume the trained upstream's; fbank_only loads no upstream and is shared.
+# they never resume the trained upstream's; a row that runs no upstream (not in
+# ${mini_ssl_models}: fbank_only) is shared.
 upstream_suffix=
 case ${ssl_upstream} in
     trained) mini_frontend=conf/frontend_mini_trained.yaml ;;  # read by mini_config
@@ -94,20 +95,21 @@ st_opts=(--ngpu "${ngpu}" --nj "${nj}" --inference_nj "${inference_nj}"
 
 # --- Units: the k-means codebook of the `units` row, fitted once --------------------
 # On the formatted training wavs (st.sh's data stages 1-4 first), on the upstream of
-# the units config; fit_units skips it while the codebook records these arguments.
+# the units config; fit_units skips it while the stamp beside the codebook records
+# these arguments and inputs.
 if [[ " ${models} " == *" units "* ]] && [ "${stop_stage}" -ge 10 ]; then
     if [ "${stage}" -le 4 ]; then
         ./st.sh "${st_opts[@]}" --stage "${stage}" --stop_stage 4 \
             --st_config exp/configs/units.yaml
     fi
-    python3 -m espnet2_ext.bin.fit_units --wav_scp "dump/raw/${sets[0]}/wav.scp" \
+    python3 -m espnet2_ext.stages.fit_units --wav_scp "dump/raw/${sets[0]}/wav.scp" \
         --config exp/configs/units.yaml --layer "${units_layer}" \
         --num_units "${num_units}" --output "${units_codebook}" ${fit_units_args}
 fi
 
 # --- ASR initialisation (ESPnet's MuST-C practice; the paper's Table IV) ------------
 # The FBank-only model of ${asr_recipe} on the same corpus (its stages skip what is
-# done); only its encoder is copied (see espnet2_ext/recipe/asr_init.py).
+# done); only its encoder is copied (see espnet2_ext/stages/asr_init.py).
 asr_suffix=
 asr_model=
 if [ "${asr_init}" = true ]; then
@@ -132,12 +134,12 @@ for model in ${models}; do
     # rejects here: the ASR encoder has a block more than the ST acoustic encoder.
     init_args=
     if [ -n "${asr_model}" ] && [ "${stage}" -le 11 ] && [ "${stop_stage}" -ge 11 ]; then
-        init_args="--init_param $(python3 -m espnet2_ext.recipe.asr_init \
+        init_args="--init_param $(python3 -m espnet2_ext.stages.asr_init \
             --asr_model "${asr_model}" --st_config "${config}")"
     fi
     for seed in "${seed_list[@]}"; do
-        suffix=${upstream_suffix}
-        [ "${model}" = fbank_only ] && suffix=
+        suffix=
+        [[ " ${mini_ssl_models} " == *" ${model} "* ]] && suffix=${upstream_suffix}
         tag=${model}_${tgt_lang}_${tokens}${suffix}${asr_suffix}${seed:+_seed${seed}}
         ./st.sh "${st_opts[@]}" --stage "${stage}" --stop_stage "${stop_stage}" \
             --st_config "${config}" --st_tag "${tag}" \
@@ -147,9 +149,9 @@ for model in ${models}; do
 done
 
 if [ "${stop_stage}" -ge 13 ]; then
-    python3 -m espnet2_ext.recipe.report "${exps[@]}" --sets "${sets[1]}" "${sets[2]}" \
+    python3 -m espnet2_ext.stages.report "${exps[@]}" --sets "${sets[1]}" "${sets[2]}" \
         --out "${expdir}/results_${tgt_lang}_${tokens}"
     # Gate diagnostics over training (the paper's Fig. 3 and 4) of every model.
-    python3 -m espnet2_ext.bin.plot_gate "${exps[@]}" --smooth 5 \
+    python3 -m espnet2_ext.stages.plot_gate "${exps[@]}" --smooth 5 \
         --out "${expdir}/gate_${tgt_lang}_${tokens}.png"
 fi

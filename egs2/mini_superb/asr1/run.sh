@@ -2,7 +2,7 @@
 # mini_superb/asr1: the ML-SUPERB benchmark (../../ml_superb/asr1) end to end on a 2-core
 # CPU, on an embedded multilingual corpus built here: real sentences of several
 # languages (the translated sides of gettext catalogs in PyPI wheels) spoken by
-# espeak-ng voices, in ML-SUPERB's released layout (espnet2_ext.corpora.mini_superb).
+# espeak-ng voices, in ML-SUPERB's released layout (espnet2_ext.recipes.ml_superb.mini_corpus).
 # The model is the protocol's; the training budget is conf/train_mini.yaml's.
 #
 #   ./run.sh                                # fbank / weighted_sum / gsgn at lr 1e-3
@@ -14,7 +14,7 @@ tracks=multi_lid_10min
 frontends="fbank weighted_sum gsgn"  # + hconv concat hconv_2up chconv_2up
 lrs=1e-3
 upstream=random     # random: mini HuBERTs with random weights; trained: ../../mini_st's
-corpus_opts=        # options of espnet2_ext.corpora.mini_superb, e.g. "--langs fra deu"
+corpus_opts=        # options of espnet2_ext.recipes.ml_superb.mini_corpus, e.g. "--langs fra deu"
 max_epoch=          # override conf/train_mini.yaml
 feature_cache=2GB   # the frozen upstreams' hidden states, computed once per utterance
 parallel=1
@@ -30,7 +30,7 @@ $(utils/print_options.sh "${BASH_SOURCE[0]}")"
 
 # The corpus (skipped when built with the same options).
 # shellcheck disable=SC2086
-python3 -m espnet2_ext.corpora.mini_superb --root "${MLSUPERB}" --seed "${seed}" \
+python3 -m espnet2_ext.recipes.ml_superb.mini_corpus --root "${MLSUPERB}" --seed "${seed}" \
     --nj "${nj}" ${corpus_opts}
 
 # The upstreams: two random-weight mini HuBERTs (s3prl's classes, converted format), or
@@ -55,7 +55,7 @@ case ${upstream} in
 esac
 
 # shellcheck disable=SC2086
-python3 -m espnet2_ext.recipe.superb_bench --tracks ${tracks} --frontends ${frontends} \
+python3 -m espnet2_ext.recipes.ml_superb.bench --tracks ${tracks} --frontends ${frontends} \
     --lrs ${lrs} --upstreams "${ups[@]}" \
     --model_config conf/train_asr.yaml conf/train_mini.yaml \
     --inference_config conf/decode_asr.yaml ${max_epoch:+--max_epoch ${max_epoch}} \

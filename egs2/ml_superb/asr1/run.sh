@@ -3,7 +3,7 @@
 # learning rates x tracks, each cell a normal recipe run (resumable, skipped when done,
 # on any cmd.sh backend), and one report (exp/superb/report.{md,csv,json,*.png}).
 # The model and training are the protocol's (conf/train_asr.yaml); only the frontend
-# and the learning rate vary. See espnet2_ext/recipe/superb_bench.py.
+# and the learning rate vary. See espnet2_ext/recipes/ml_superb/bench.py.
 #
 #   ./run.sh                                   # multi_lid_10min: fbank/weighted_sum/hconv
 #   ./run.sh --tracks "mono_eng_10min multi_lid_1h" --lrs "1e-4 1e-3" --ngpu 1
@@ -30,7 +30,7 @@ $(utils/print_options.sh "${BASH_SOURCE[0]}")"
 . ./path.sh
 
 # shellcheck disable=SC2086
-python3 -m espnet2_ext.recipe.superb_bench --tracks ${tracks} --frontends ${frontends} \
+python3 -m espnet2_ext.recipes.ml_superb.bench --tracks ${tracks} --frontends ${frontends} \
     --lrs ${lrs} --upstreams ${upstreams} --model_config "${asr_config}" \
     --inference_config "${inference_config}" ${max_epoch:+--max_epoch ${max_epoch}} \
     --parallel "${parallel}" \

@@ -16,7 +16,7 @@ set -euo pipefail
 
 tgt_lang=de            # de, fr or es (v2: de)
 mustc_version=1        # 1 or 2 (db.sh: MUST_C / MUST_C_V2)
-models="fbank_only ssl_only gsgn gsgn_drop"  # rows of espnet2_ext.recipe.presets, or "all"
+models="fbank_only ssl_only gsgn gsgn_drop"  # rows of espnet2_ext.recipes.mustc.presets, or "all"
 upstream=              # empty: HuBERT Base via s3prl (downloads once); or a converted checkpoint
 model_fragment=        # empty: each row's own (conf/model/mustc_paper.yaml); e.g. conf/tuning/model_tiny.yaml
 stage=1                # first stage of st.sh to run
@@ -57,7 +57,7 @@ tokens=bpe${tgt_nbpe}
 
 # --- Configs (a bad row fails here, before any stage runs) --------------------------
 [ "${models}" = all ] && models=$(python3 -c \
-    "from espnet2_ext.recipe.presets import PAPER_ROWS; print(*PAPER_ROWS)")
+    "from espnet2_ext.recipes.mustc.presets import PAPER_ROWS; print(*PAPER_ROWS)")
 units_codebook=${expdir}/units/L${units_layer}_km${num_units}.pt
 preset() {  # preset ROW OUT: the row's training config
     local opts=(--row "$1" -o "$2")
@@ -66,7 +66,7 @@ preset() {  # preset ROW OUT: the row's training config
     if [ -n "${upstream}" ] && [ "$1" != espnet_conformer ]; then
         opts+=(--upstream "${upstream}")
     fi
-    python3 -m espnet2_ext.recipe.presets "${opts[@]}"
+    python3 -m espnet2_ext.recipes.mustc.presets "${opts[@]}"
 }
 for model in ${models}; do
     preset "${model}" "${expdir}/configs/${model}.yaml"
@@ -87,14 +87,15 @@ train_data=${train_set}
 
 # --- Units: the k-means codebook of the `units` row, fitted once ---------------------
 # On the formatted training wavs (st.sh's data stages first), on the upstream of the
-# units config; fit_units skips it while the codebook records these arguments.
+# units config; fit_units skips it while the stamp beside the codebook records these
+# arguments and inputs.
 if [[ " ${models} " == *" units "* ]] && [ "${stop_stage}" -ge 10 ]; then
     if [ "${stage}" -le 4 ]; then
         ./st.sh "${st_opts[@]}" --stage "${stage}" --stop_stage 4 \
             --st_config "${expdir}/configs/units.yaml"
     fi
     # shellcheck disable=SC2086
-    python3 -m espnet2_ext.bin.fit_units --wav_scp "dump/raw/${train_data}/wav.scp" \
+    python3 -m espnet2_ext.stages.fit_units --wav_scp "dump/raw/${train_data}/wav.scp" \
         --config "${expdir}/configs/units.yaml" --layer "${units_layer}" \
         --num_units "${num_units}" --output "${units_codebook}" ${fit_units_args}
 fi
@@ -113,6 +114,6 @@ done
 if [ "${stop_stage}" -ge 13 ]; then
     # Every experiment under ${expdir}, beside the paper's and ESPnet's numbers.
     # shellcheck disable=SC2086
-    python3 -m espnet2_ext.recipe.mustc_results --exp_dir "${expdir}" \
+    python3 -m espnet2_ext.recipes.mustc.results --exp_dir "${expdir}" \
         --sets ${test_sets} --out "${expdir}/results"
 fi

@@ -1,4 +1,4 @@
 #!/usr/bin/env bash
-# Kaldi run.pl calling convention on this machine (see espnet2_ext/recipe/jobs.py):
+# Kaldi run.pl calling convention on this machine (see espnet2_ext/stages/jobs.py):
 #   run.pl [--gpu N] [--mem M] [--num_threads N] [JOB=1:N] LOG COMMAND...
-exec python3 -m espnet2_ext.recipe.jobs --backend local "$@"
+exec python3 -m espnet2_ext.stages.jobs --backend local "$@"

@@ -1,1 +1,1 @@
-../../../../local/mini_st/model_config.sh
+../../st1/local/model_config.sh

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Stage 1 of egs2/ml_superb/asr1 (and egs2/mini_superb/asr1): the Kaldi data dirs of one
 # track (wav.scp, text normalised as ML-SUPERB does, utt2spk, spk2utt, utt2lang) from the
-# released layout, with espnet2_ext.corpora.ml_superb (which names the file and line of
+# released layout, with espnet2_ext.recipes.ml_superb.data_prep (which names the file and line of
 # any problem). Every option is passed on to it; the corpus root comes from db.sh.
 #   local/data.sh --duration 10min --lid true --train_set train_x --dev_set dev_x ...
 set -euo pipefail
@@ -16,4 +16,4 @@ folder> in db.sh (or export MLSUPERB=...) and run again.
 MSG
     exit 1
 fi
-python3 -m espnet2_ext.corpora.ml_superb --root "${MLSUPERB}" --outdir data "$@"
+python3 -m espnet2_ext.recipes.ml_superb.data_prep --root "${MLSUPERB}" --outdir data "$@"

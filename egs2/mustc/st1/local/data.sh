@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Stage 1 of egs2/mustc/st1: Kaldi-style data dirs data/<set><suffix>.en-<tgt> (wav.scp
 # of the talk wavs, segments, utt2spk, spk2utt, text.<case>.<lang>) from the released
-# MuST-C tree, with espnet2_ext.corpora.mustc (which checks the tree and names the file
+# MuST-C tree, with espnet2_ext.recipes.mustc.data_prep (which checks the tree and names the file
 # and line of any problem). The corpus root comes from db.sh.
 set -euo pipefail
 
@@ -36,7 +36,7 @@ fi
 out=data
 [ -z "${suffix}" ] || out=data/.prep${suffix}
 # shellcheck disable=SC2086
-python3 -m espnet2_ext.corpora.mustc --mustc_root "${root}" --tgt_lang "${tgt_lang}" \
+python3 -m espnet2_ext.recipes.mustc.data_prep --mustc_root "${root}" --tgt_lang "${tgt_lang}" \
     --sets ${sets} --outdir "${out}"
 if [ -n "${suffix}" ]; then
     for set in ${sets}; do

@@ -1,1 +1,0 @@
-"""Corpus builders for the embedded ``mini_*`` recipes (built on the machine itself)."""

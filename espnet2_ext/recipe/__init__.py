@@ -1,1 +1,0 @@
-"""Tested Python behind the stages of the recipe drivers (egs2/TEMPLATE)."""
