@@ -9,7 +9,7 @@ endif
 PY := PYTHONPATH=$(CURDIR) $(ENV)/bin/python
 PYTEST_ARGS ?= -m "not slow"
 # What CI also runs on the espnet 202511 pin set: the frontend, task and registration tests.
-COMPAT_TESTS := test/frontend test/tasks test/train test/utils/test_espnet_compat.py \
+COMPAT_TESTS := test/frontend test/tasks test/train test/cascade test/utils/test_espnet_compat.py \
 	test/test_layering.py
 RUN_ARGS ?=
 

@@ -40,17 +40,28 @@ MODULES: Tuple[str, ...] = (
     "espnet2.layers.stft",
     "espnet2.main_funcs.pack_funcs",
     "espnet2.tasks.asr",
+    "espnet2.tasks.mt",
     "espnet2.tasks.st",
+    "espnet2.text.build_tokenizer",
+    "espnet2.text.token_id_converter",
     "espnet2.torch_utils.device_funcs",
+    "espnet2.train.abs_espnet_model",
     "espnet2.train.class_choices",
     "espnet2.train.distributed_utils",
     "espnet2.train.reporter",
     "espnet2.train.trainer",
+    "espnet2.utils.get_default_kwargs",
+    "espnet2.utils.nested_dict_action",
     "espnet2.utils.types",
 )
 
 #: ESPnet1 modules we use, relative to the legacy prefix.
-LEGACY_MODULES: Tuple[str, ...] = ("nets.pytorch_backend.nets_utils",)
+LEGACY_MODULES: Tuple[str, ...] = (
+    "nets.beam_search",
+    "nets.pytorch_backend.nets_utils",
+    "nets.pytorch_backend.transformer.add_sos_eos",
+    "nets.scorers.length_bonus",
+)
 
 #: Keyword arguments :class:`espnet2_ext.train.trainer.EpochAwareTrainer` passes on
 #: to ``Trainer.train_one_epoch``; both releases take exactly these.
