@@ -24,16 +24,42 @@ and punctuated (the text cases of ESPnet's MuST-C recipes). Generation is determ
 for a seed. Golden examples in ``test/recipes/mini_st/test_grammar.py`` pin the
 morphology.
 
+Every frame also gives its English in *written* form under ``en_written``: the text a
+news / MT training corpus would hold, for a text MT model trained on written English
+that is then fed spoken ASR output (the cascade's domain mismatch). It says the same
+words as the spoken ``en``, except that:
+
+- the first letter and the pronoun "I" are capitals, and so are month names;
+- a question ends in ``?`` (``where_is``), every other sentence in ``.``;
+- quantities, prices and temperatures are numerals, ``1`` included (``I want 1 red
+  ball.``, ``The book costs 21 euros.``, ``... to 22 degrees.``);
+- clock times are always ``H:MM``, 12-hour without a leading zero or am/pm:
+  ``seven thirty -> 7:30``, ``one oh five -> 1:05``, and a full hour, spoken
+  ``seven``, is ``7:00`` (no "o'clock" is added, the spoken form has none);
+- dates keep the spoken word order with a numeral ordinal: ``on the third of may ->
+  on the 3rd of May`` (``1st``, ``2nd``, ``3rd``, ``11th``, ``21st``, ...).
+
+:class:`~espnet2_ext.synth.gettext_pairs.Pair` has no field for it, so
+:func:`generate_pairs` is unchanged (the ST corpus built from it does not change) and
+the written form is reached in two ways:
+
+- :func:`generate_pairs_with_written`: the exact pairs of :func:`generate_pairs` (same
+  arguments, same order), each with its written English;
+- :func:`written_english`: the written form of any spoken sentence of the grammar, e.g.
+  ``written_english(pair.en)`` or a line of a corpus's ``text.en``.
+
 Usage::
 
-    from espnet2_ext.recipes.mini_st.grammar import generate_pairs
+    from espnet2_ext.recipes.mini_st.grammar import generate_pairs, written_english
     pairs = generate_pairs(3000, seed=0)       # distinct English sentences
-    pairs[0].en, pairs[0].tgt["de"]
+    pairs[0].en, pairs[0].tgt["de"]            # "i want one red glass", "Ich ..."
+    written_english(pairs[0].en)               # "I want 1 red glass."
 """
 
 import random
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from functools import lru_cache
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from espnet2_ext.synth.gettext_pairs import Pair
 
@@ -227,6 +253,20 @@ def en_ordinal(n: int) -> str:
     if unit == 0:
         return _EN_TENS[tens][:-1] + "ieth"
     return f"{_EN_TENS[tens]} {_EN_ORD[unit]}"
+
+
+def en_ordinal_numeral(n: int) -> str:
+    """Written ordinal: ``1 -> "1st"``, ``2 -> "2nd"``, ``11 -> "11th"``, ``21 ->
+    "21st"``."""
+    _check_range(n)
+    suffix = {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{'th' if 11 <= n <= 13 else suffix}"
+
+
+def en_clock(hour: int, minute: int) -> str:
+    """Written clock time: ``(7, 30) -> "7:30"``, ``(1, 5) -> "1:05"``, ``(7, 0) ->
+    "7:00"``."""
+    return f"{hour}:{minute:02d}"
 
 
 def de_number(n: int) -> str:
@@ -426,6 +466,13 @@ def _sentence(text: str, end: str = ".") -> str:
     return text[:i] + text[i].upper() + text[i + 1 :] + end
 
 
+def _en_written(text: str, end: str = ".") -> str:
+    """Written English from lower-case words: the first letter and the pronoun "i" in
+    capitals, then the end mark (``"i want 3 keys" -> "I want 3 keys."``)."""
+    text = " ".join("I" if w == "i" else w for w in text.split(" "))
+    return text[0].upper() + text[1:] + end
+
+
 def _en_np(noun: Noun, adj: Optional[Adjective], plural: bool) -> str:
     return " ".join(
         w
@@ -440,6 +487,7 @@ def where_is(noun: Noun, adj: Optional[Adjective], plural: bool) -> Dict[str, st
     fr_group = fr_noun_group(noun, adj, plural)
     return {
         "en": en,
+        "en_written": _en_written(en, "?"),
         "de": _sentence(
             f"wo {'sind' if plural else 'ist'} "
             f"{de_definite_np(noun, 'nom', adj, plural)}",
@@ -479,8 +527,10 @@ def put(
         if fr_de
         else f"{fr_prep} {fr_definite(place.fr, place.fr_g, False)}"
     )
+    en = f"put {_en_np(noun, adj, plural)} {prep} the {place.en}"
     return {
-        "en": f"put {_en_np(noun, adj, plural)} {prep} the {place.en}",
+        "en": en,
+        "en_written": _en_written(en),
         "de": _sentence(
             f"leg {de_definite_np(noun, 'acc', adj, plural)} "
             f"{de_prep} {de_definite_np(place, 'acc')}"
@@ -495,9 +545,12 @@ def put(
 def want(noun: Noun, adj: Optional[Adjective], count: int) -> Dict[str, str]:
     """ "i want three red balls" (German accusative, strong plural)."""
     en_noun = noun.en if count == 1 else noun.en_pl
-    en = " ".join(w for w in (en_number(count), adj.en if adj else "", en_noun) if w)
+    en_adj = adj.en if adj else ""
+    en = " ".join(w for w in (en_number(count), en_adj, en_noun) if w)
+    written = " ".join(w for w in (str(count), en_adj, en_noun) if w)
     return {
         "en": f"i want {en}",
+        "en_written": _en_written(f"i want {written}"),
         "de": _sentence(f"ich möchte {de_counted_np(noun, count, 'acc', adj)}"),
         "fr": _sentence(f"je veux {fr_counted(noun, count, adj)}"),
         "es": _sentence(
@@ -512,8 +565,10 @@ def costs(noun: Noun, euros: int) -> Dict[str, str]:
     de_price = "einen Euro" if euros == 1 else f"{de_number(euros)} Euro"
     fr_price = f"{fr_number(euros)} euro{'s' if euros > 1 else ''}"
     es_price = f"{es_number(euros, 'm')} euro{'s' if euros > 1 else ''}"
+    unit = f"euro{'s' if euros > 1 else ''}"
     return {
-        "en": f"the {noun.en} costs {en_number(euros)} euro{'s' if euros > 1 else ''}",
+        "en": f"the {noun.en} costs {en_number(euros)} {unit}",
+        "en_written": _en_written(f"the {noun.en} costs {euros} {unit}"),
         "de": _sentence(f"{de_definite_np(noun, 'nom')} kostet {de_price}"),
         "fr": _sentence(f"{fr_definite(noun.fr, noun.fr_g, False)} coûte {fr_price}"),
         "es": _sentence(f"{es_definite(noun)} cuesta {es_price}"),
@@ -537,6 +592,7 @@ def wake_up(hour: int, minute: int) -> Dict[str, str]:
     es_hour = "la una" if hour == 1 else f"las {es_number(hour)}"
     return {
         "en": f"wake me up at {en_number(hour)}{en_min}",
+        "en_written": _en_written(f"wake me up at {en_clock(hour, minute)}"),
         "de": _sentence(f"weck mich um {de_hour} Uhr{de_min}"),
         "fr": _sentence(f"réveille-moi à {fr_hour}{fr_min}"),
         "es": _sentence(f"despiértame a {es_hour}{es_min}"),
@@ -552,6 +608,9 @@ def event_date(event: Noun, day: int, month: int) -> Dict[str, str]:
     es_day = "primero" if day == 1 else es_number(day)
     return {
         "en": f"the {event.en} is on the {en_ordinal(day)} of {en_m}",
+        "en_written": _en_written(
+            f"the {event.en} is on the {en_ordinal_numeral(day)} of {en_m.capitalize()}"
+        ),
         "de": _sentence(
             f"{de_definite_np(event, 'nom')} ist am {de_ordinal_stem(day)}en {de_m}"
         ),
@@ -565,8 +624,10 @@ def event_date(event: Noun, day: int, month: int) -> Dict[str, str]:
 def light(room: Noun, on: bool) -> Dict[str, str]:
     """ "turn on the light in the kitchen" (German separable verb, ``in`` + dative)."""
     fr_room = fr_definite(room.fr, room.fr_g, False)
+    en = f"turn {'on' if on else 'off'} the light in the {room.en}"
     return {
-        "en": f"turn {'on' if on else 'off'} the light in the {room.en}",
+        "en": en,
+        "en_written": _en_written(en),
         "de": _sentence(f"mach das Licht {de_in_dative(room)} {'an' if on else 'aus'}"),
         "fr": _sentence(f"{'allume' if on else 'éteins'} la lumière dans {fr_room}"),
         "es": _sentence(
@@ -580,6 +641,9 @@ def temperature(room: Noun, degrees: int) -> Dict[str, str]:
     fr_room = fr_definite(room.fr, room.fr_g, False)
     return {
         "en": f"set the temperature in the {room.en} to {en_number(degrees)} degrees",
+        "en_written": _en_written(
+            f"set the temperature in the {room.en} to {degrees} degrees"
+        ),
         "de": _sentence(
             f"stell die Temperatur {de_in_dative(room)} auf {de_number(degrees)} Grad"
         ),
@@ -621,6 +685,33 @@ FRAMES: Tuple[Tuple[str, float, Callable[[random.Random], Dict[str, str]]], ...]
 )  # fmt: skip
 
 
+def _draw(
+    n: int, seed: int, langs: Sequence[str], max_tries: int
+) -> List[Tuple[Pair, str]]:
+    """The draws of :func:`generate_pairs`, each pair with its written English."""
+    unknown = sorted(set(langs) - set(LANGS))
+    if unknown:
+        raise ValueError(f"the grammar has no {unknown}; it speaks {list(LANGS)}")
+    rng = random.Random(f"grammar:{seed}")
+    weights = [w for _, w, _ in FRAMES]
+    seen = set()
+    drawn: List[Tuple[Pair, str]] = []
+    for _ in range(max_tries * n):
+        if len(drawn) == n:
+            break
+        _, _, sample = rng.choices(FRAMES, weights)[0]
+        s = sample(rng)
+        if s["en"] in seen:
+            continue
+        seen.add(s["en"])
+        tgt = {lang: s[lang] for lang in langs}
+        pair = Pair(s["en"], tgt, SOURCE, VERSION, "Apache-2.0")
+        drawn.append((pair, s["en_written"]))
+    if len(drawn) < n:
+        raise ValueError(f"the grammar made only {len(drawn)} of {n} sentences")
+    return drawn
+
+
 def generate_pairs(
     n: int, seed: int = 0, langs: Sequence[str] = LANGS, max_tries: int = 100
 ) -> List[Pair]:
@@ -636,28 +727,86 @@ def generate_pairs(
         max_tries: Give up after ``max_tries * n`` draws.
 
     Returns:
-        Pairs in the order drawn, ``package`` = :data:`SOURCE`.
+        Pairs in the order drawn, ``package`` = :data:`SOURCE`. ``en`` is the spoken
+        English; see :func:`generate_pairs_with_written` for the written form.
 
     Raises:
         ValueError: an unknown language, or the grammar cannot make ``n`` sentences.
     """
-    unknown = sorted(set(langs) - set(LANGS))
-    if unknown:
-        raise ValueError(f"the grammar has no {unknown}; it speaks {list(LANGS)}")
-    rng = random.Random(f"grammar:{seed}")
-    weights = [w for _, w, _ in FRAMES]
-    seen = set()
-    pairs: List[Pair] = []
-    for _ in range(max_tries * n):
-        if len(pairs) == n:
-            break
-        _, _, sample = rng.choices(FRAMES, weights)[0]
-        s = sample(rng)
-        if s["en"] in seen:
-            continue
-        seen.add(s["en"])
-        tgt = {lang: s[lang] for lang in langs}
-        pairs.append(Pair(s["en"], tgt, SOURCE, VERSION, "Apache-2.0"))
-    if len(pairs) < n:
-        raise ValueError(f"the grammar made only {len(pairs)} of {n} sentences")
-    return pairs
+    return [pair for pair, _ in _draw(n, seed, langs, max_tries)]
+
+
+def generate_pairs_with_written(
+    n: int, seed: int = 0, langs: Sequence[str] = LANGS, max_tries: int = 100
+) -> List[Tuple[Pair, str]]:
+    """:func:`generate_pairs` with the written English of each pair.
+
+    Args and Raises: as :func:`generate_pairs`.
+
+    Returns:
+        ``(pair, written English)`` in the order drawn; the pairs equal
+        ``generate_pairs(n, seed, langs, max_tries)``. For text MT training data in
+        written form: ``[(w, p.tgt[lang]) for p, w in ...]``.
+    """
+    return _draw(n, seed, langs, max_tries)
+
+
+_NUMBERS = range(1, 100)  # every count, price and temperature the frames accept
+
+
+def iter_frame_outputs() -> Iterator[Dict[str, str]]:
+    """Every sentence the frame functions can make, whatever :data:`FRAMES` samples:
+    all slot values, counts / prices / temperatures 1-99, every valid time and date."""
+    adjs = (None,) + ADJECTIVES
+    for noun in OBJECTS:
+        for adj in adjs:
+            for plural in (False, True):
+                yield where_is(noun, adj, plural)
+                for prep in PREPOSITIONS:
+                    for place in PLACES:
+                        yield put(noun, adj, plural, prep, place)
+            for count in _NUMBERS:
+                yield want(noun, adj, count)
+        for euros in _NUMBERS:
+            yield costs(noun, euros)
+    for hour in range(1, 13):
+        for minute in range(0, 60, 5):
+            yield wake_up(hour, minute)
+    for event in EVENTS:
+        for month, (*_, days) in enumerate(MONTHS, 1):
+            for day in range(1, days + 1):
+                yield event_date(event, day, month)
+    for room in ROOMS:
+        for on in (False, True):
+            yield light(room, on)
+        for degrees in _NUMBERS:
+            yield temperature(room, degrees)
+
+
+@lru_cache(maxsize=1)
+def _written_by_spoken() -> Dict[str, str]:
+    table: Dict[str, str] = {}
+    for out in iter_frame_outputs():
+        if table.setdefault(out["en"], out["en_written"]) != out["en_written"]:
+            raise AssertionError(f"two written forms of {out['en']!r}")
+    return table
+
+
+def written_english(en: str) -> str:
+    """The written form of a spoken sentence of the grammar.
+
+    Args:
+        en: Spoken English as in :attr:`Pair.en` or a corpus's ``text.en``
+            (``"i want twenty one red apples"``).
+
+    Returns:
+        ``"I want 21 red apples."`` (the first call builds a table of the whole
+        grammar, about 23k sentences).
+
+    Raises:
+        KeyError: ``en`` is not a sentence of the grammar.
+    """
+    try:
+        return _written_by_spoken()[en]
+    except KeyError:
+        raise KeyError(f"not a sentence of the grammar: {en!r}") from None

@@ -1,5 +1,8 @@
 """The grammar corpus: golden translations pin the morphology; splits are disjoint."""
 
+import hashlib
+import json
+
 import pytest
 
 from espnet2_ext.recipes.mini_st import corpus as mini_st
@@ -251,7 +254,193 @@ GOLDEN = [
 @pytest.mark.parametrize("row", GOLDEN, ids=[r[1] for r in GOLDEN])
 def test_golden_translations(row):
     out, en, de, fr, es = row
-    assert out == {"en": en, "de": de, "fr": fr, "es": es}
+    assert set(out) == {"en", "en_written", "de", "fr", "es"}
+    sides = {k: v for k, v in out.items() if k != "en_written"}
+    assert sides == {"en": en, "de": de, "fr": fr, "es": es}
+
+
+# (frame output, spoken en, written en), written by hand: sentence case, "I", month
+# capitals, "?" / ".", numerals (1 included), H:MM times, numeral ordinals in dates.
+WRITTEN = [
+    (g.where_is(_noun("ball"), _adj("red"), False),
+     "where is the red ball", "Where is the red ball?"),
+    (g.where_is(_noun("apple"), _adj("white"), True),
+     "where are the white apples", "Where are the white apples?"),
+    (g.where_is(_noun("glass"), None, False),
+     "where is the glass", "Where is the glass?"),
+    (g.put(_noun("ball"), _adj("red"), False, "next to", _noun("desk")),
+     "put the red ball next to the desk", "Put the red ball next to the desk."),
+    (g.put(_noun("plate"), _adj("big"), True, "in front of", _noun("chair")),
+     "put the big plates in front of the chair",
+     "Put the big plates in front of the chair."),
+    (g.put(_noun("book"), None, False, "on", _noun("shelf")),
+     "put the book on the shelf", "Put the book on the shelf."),
+    # "i" -> "I"; one -> 1 (numerals for every quantity)
+    (g.want(_noun("ball"), _adj("red"), 1),
+     "i want one red ball", "I want 1 red ball."),
+    (g.want(_noun("apple"), _adj("yellow"), 21),
+     "i want twenty one yellow apples", "I want 21 yellow apples."),
+    (g.want(_noun("key"), None, 3), "i want three keys", "I want 3 keys."),
+    (g.want(_noun("pen"), _adj("small"), 12),
+     "i want twelve small pens", "I want 12 small pens."),
+    (g.costs(_noun("lamp"), 1), "the lamp costs one euro", "The lamp costs 1 euro."),
+    (g.costs(_noun("book"), 21),
+     "the book costs twenty one euros", "The book costs 21 euros."),
+    (g.costs(_noun("umbrella"), 99),
+     "the umbrella costs ninety nine euros", "The umbrella costs 99 euros."),
+    # times: always H:MM; a full hour is spoken without "o'clock" and written ":00"
+    (g.wake_up(7, 30), "wake me up at seven thirty", "Wake me up at 7:30."),
+    (g.wake_up(1, 5), "wake me up at one oh five", "Wake me up at 1:05."),
+    (g.wake_up(7, 0), "wake me up at seven", "Wake me up at 7:00."),
+    (g.wake_up(12, 0), "wake me up at twelve", "Wake me up at 12:00."),
+    (g.wake_up(11, 45), "wake me up at eleven forty five", "Wake me up at 11:45."),
+    (g.wake_up(10, 10), "wake me up at ten ten", "Wake me up at 10:10."),
+    # dates: the spoken word order, numeral ordinals, capital month
+    (g.event_date(_noun("exam"), 1, 5),
+     "the exam is on the first of may", "The exam is on the 1st of May."),
+    (g.event_date(_noun("party"), 2, 2),
+     "the party is on the second of february", "The party is on the 2nd of February."),
+    (g.event_date(_noun("meeting"), 3, 3),
+     "the meeting is on the third of march", "The meeting is on the 3rd of March."),
+    (g.event_date(_noun("party"), 11, 1),
+     "the party is on the eleventh of january", "The party is on the 11th of January."),
+    (g.event_date(_noun("exam"), 12, 4),
+     "the exam is on the twelfth of april", "The exam is on the 12th of April."),
+    (g.event_date(_noun("meeting"), 13, 9),
+     "the meeting is on the thirteenth of september",
+     "The meeting is on the 13th of September."),
+    (g.event_date(_noun("concert"), 21, 12),
+     "the concert is on the twenty first of december",
+     "The concert is on the 21st of December."),
+    (g.event_date(_noun("wedding"), 22, 7),
+     "the wedding is on the twenty second of july",
+     "The wedding is on the 22nd of July."),
+    (g.event_date(_noun("exam"), 23, 11),
+     "the exam is on the twenty third of november",
+     "The exam is on the 23rd of November."),
+    (g.event_date(_noun("wedding"), 30, 6),
+     "the wedding is on the thirtieth of june", "The wedding is on the 30th of June."),
+    (g.event_date(_noun("concert"), 31, 10),
+     "the concert is on the thirty first of october",
+     "The concert is on the 31st of October."),
+    (g.light(_noun("kitchen"), True),
+     "turn on the light in the kitchen", "Turn on the light in the kitchen."),
+    (g.light(_noun("living room"), False),
+     "turn off the light in the living room", "Turn off the light in the living room."),
+    (g.temperature(_noun("living room"), 22),
+     "set the temperature in the living room to twenty two degrees",
+     "Set the temperature in the living room to 22 degrees."),
+    (g.temperature(_noun("bathroom"), 15),
+     "set the temperature in the bathroom to fifteen degrees",
+     "Set the temperature in the bathroom to 15 degrees."),
+    (g.temperature(_noun("hall"), 21),
+     "set the temperature in the hall to twenty one degrees",
+     "Set the temperature in the hall to 21 degrees."),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("row", WRITTEN, ids=[r[2] for r in WRITTEN])
+def test_golden_written_english(row):
+    out, en, written = row
+    assert (out["en"], out["en_written"]) == (en, written)
+    assert g.written_english(en) == written
+
+
+def test_written_golden_covers_every_frame():
+    starts = {"Where": "where_is", "Put": "put", "I want": "want", "Wake": "wake_up"}
+    starts.update({"Turn": "light", "Set": "temperature"})
+    seen = {name for s, name in starts.items() for r in WRITTEN if r[2].startswith(s)}
+    seen |= {"costs" for r in WRITTEN if " costs " in r[2]}
+    seen |= {"event_date" for r in WRITTEN if " is on the " in r[2]}
+    assert seen == {name for name, _, _ in g.FRAMES}
+
+
+def test_written_numbers():
+    assert [g.en_ordinal_numeral(n) for n in (1, 2, 3, 4, 11, 12, 13, 20, 21, 22)] == [
+        "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "20th", "21st", "22nd",
+    ]  # fmt: skip
+    assert [g.en_ordinal_numeral(n) for n in (23, 30, 31, 99)] == [
+        "23rd",
+        "30th",
+        "31st",
+        "99th",
+    ]
+    assert [g.en_clock(*t) for t in ((7, 30), (1, 5), (7, 0), (12, 55))] == [
+        "7:30",
+        "1:05",
+        "7:00",
+        "12:55",
+    ]
+    with pytest.raises(ValueError, match="1-99"):
+        g.en_ordinal_numeral(0)
+
+
+#: Words of spoken numbers (cardinals, ordinals and the "oh" of "seven oh five").
+_NUMBER_WORDS = {
+    w
+    for n in range(1, 100)
+    for x in (g.en_number(n), g.en_ordinal(n))
+    for w in x.split()
+} | {"oh"}
+
+
+def test_written_form_keeps_every_other_word():
+    """Over the whole grammar: written = spoken with the numbers as numerals, sentence
+    case and an end mark; a question exactly when the spoken form starts "where"."""
+    outputs = list(g.iter_frame_outputs())
+    assert len({o["en"] for o in outputs}) == len(outputs) > 20000
+    months = {m[0].capitalize() for m in g.MONTHS}
+    for out in outputs:
+        en, written = out["en"], out["en_written"]
+        assert written[-1] == ("?" if en.startswith("where ") else "."), written
+        first, *rest = written[:-1].split(" ")
+        assert first[0].isupper() or first[0].isdigit()
+        assert all(w == w.lower() or w == "I" or w in months for w in rest), written
+        words = [w for w in en.split() if w not in _NUMBER_WORDS]
+        kept = [w.lower() for w in [first] + rest if not w[0].isdigit()]
+        assert kept == words, (en, written)
+        assert not {w.lower() for w in rest} & _NUMBER_WORDS, written
+
+
+def test_written_english_lookup():
+    with pytest.raises(KeyError, match="not a sentence of the grammar"):
+        g.written_english("where is the red dog")
+    with pytest.raises(KeyError):
+        g.written_english("Where is the red ball?")  # the key is the spoken form
+
+
+def test_pairs_with_written_match_the_pairs():
+    drawn = g.generate_pairs_with_written(800, seed=5, langs=["fr"])
+    assert [p for p, _ in drawn] == g.generate_pairs(800, seed=5, langs=["fr"])
+    assert all(g.written_english(p.en) == w for p, w in drawn)
+    assert all(set(p.tgt) == {"fr"} for p, _ in drawn)
+    with pytest.raises(ValueError, match=r"no \['it'\]"):
+        g.generate_pairs_with_written(5, langs=["it"])
+
+
+#: sha256 of ``json.dumps([[p.en, p.tgt] for p in generate_pairs(50, seed=0)],
+#: ensure_ascii=False, sort_keys=True)``, taken before ``en_written`` was added: the
+#: spoken English and the targets (so the ST corpus) must not change with it.
+FIRST_50_SHA256 = "985874ff76d8f30d19e82ac3d0dac41a55f8abd4fd44b48dd139386766f30537"
+
+
+def test_spoken_english_and_targets_are_unchanged():
+    pairs = g.generate_pairs(50, seed=0)
+    assert [p.en for p in pairs[:3]] == [
+        "i want one red glass",
+        "wake me up at nine twenty",
+        "put the red apple in front of the sofa",
+    ]
+    assert pairs[0].tgt == {
+        "de": "Ich möchte ein rotes Glas.",
+        "fr": "Je veux un verre rouge.",
+        "es": "Quiero un vaso rojo.",
+    }
+    text = json.dumps(
+        [[p.en, p.tgt] for p in pairs], ensure_ascii=False, sort_keys=True
+    )
+    assert hashlib.sha256(text.encode()).hexdigest() == FIRST_50_SHA256
+    assert all((p.package, p.version) == (g.SOURCE, "1") for p in pairs)
 
 
 @pytest.mark.parametrize(
