@@ -36,7 +36,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from espnet2_ext.stages import convergence as conv
 from espnet2_ext.stages.convergence import SEED_GROUP, fmt_spread
-from espnet2_ext.stages.provenance import environment
+from espnet2_ext.stages.provenance import environment, results_header
+from espnet2_ext.utils.atomic import write_text_atomic
 
 
 @dataclass
@@ -375,6 +376,21 @@ def curves_figure(rows: Sequence[ExperimentSummary]):
     return fig
 
 
+def results_md(
+    table: str, env: Dict[str, str], command: Optional[str], out: Path
+) -> str:
+    """The table and its claims as a ``RESULTS.md``: ESPnet's environment header,
+    the command that made the experiments, and the files the numbers come from."""
+    lines = results_header(env, "python -m espnet2_ext.stages.report --results_md")
+    lines += [f"## {command or 'the experiments'}", ""]
+    lines += [
+        f"From `{out.name}.md` and `{out.name}.summary.json` (per-run values,"
+        " environment), written by the same report.",
+        "",
+    ]
+    return "\n".join(lines) + "\n" + table
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("exps", type=Path, nargs="+")
@@ -398,6 +414,16 @@ def main(argv=None) -> None:
         default=SEED_GROUP,
         help="regex whose group 1 is the model of a run (default: %(default)s)",
     )
+    parser.add_argument(
+        "--results_md",
+        type=Path,
+        help="also write the table as a RESULTS.md (ESPnet's header: environment)",
+    )
+    parser.add_argument(
+        "--command",
+        default=None,
+        help="the command that made the experiments, named in --results_md",
+    )
     args = parser.parse_args(argv)
     rows = [summarize_experiment(e, args.sets) for e in args.exps]
     table = markdown_table(rows, args.sets, args.metrics, args.reference, args.group)
@@ -409,16 +435,21 @@ def main(argv=None) -> None:
         json.dumps([asdict(r) for r in rows], indent=2), encoding="utf-8"
     )
     table_rows, ref = model_rows(rows, args.reference, args.group)
+    env = environment()
     summary = {
         "reference": ref,
         "rows": [asdict(r) for r in table_rows],
         "claims": claims,
-        "environment": environment(),
+        "environment": env,
     }
     args.out.with_suffix(".summary.json").write_text(
         json.dumps(summary, indent=2), encoding="utf-8"
     )
     plot_curves(rows, args.out.with_suffix(".png"))
+    if args.results_md is not None:
+        write_text_atomic(
+            args.results_md, results_md(text, env, args.command, args.out)
+        )
     print(text, end="")
     print(f"(table, curves: {args.out}.md / .json / .summary.json / .png)")
 

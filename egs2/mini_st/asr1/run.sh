@@ -22,6 +22,7 @@ asr_args=           # extra options of asr_train
 help_message="Usage: $0 [--models \"...\"] [--token_type bpe|char] [--stage N] [--stop_stage N]
 $(utils/print_options.sh "${BASH_SOURCE[0]}")"
 
+run_command="./run.sh$(printf ' %q' "$@")"  # named in the RESULTS file
 . utils/parse_options.sh
 . ./path.sh
 
@@ -45,5 +46,6 @@ done
 
 if [ "${stop_stage}" -ge 13 ]; then
     python3 -m espnet2_ext.stages.report "${exps[@]}" --sets dev test \
-        --metrics wer cer --out "exp/results_${tokens}"
+        --metrics wer cer --out "exp/results_${tokens}" \
+        --results_md "exp/RESULTS_${tokens}.md" --command "${run_command}"
 fi

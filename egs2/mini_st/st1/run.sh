@@ -39,6 +39,7 @@ seeds=              # e.g. "1 2 3": ESPnet's --seed N, tags _seed<N>; empty: one
 help_message="Usage: $0 [--tgt_lang de|fr|es] [--models \"...\"|all] [--stage N] [--stop_stage N]
 $(utils/print_options.sh "${BASH_SOURCE[0]}")"
 
+run_command="./run.sh$(printf ' %q' "$@")"  # named in the RESULTS file
 . utils/parse_options.sh
 . ./path.sh
 
@@ -150,7 +151,9 @@ done
 
 if [ "${stop_stage}" -ge 13 ]; then
     python3 -m espnet2_ext.stages.report "${exps[@]}" --sets "${sets[1]}" "${sets[2]}" \
-        --out "${expdir}/results_${tgt_lang}_${tokens}"
+        --out "${expdir}/results_${tgt_lang}_${tokens}" \
+        --results_md "${expdir}/RESULTS_${tgt_lang}_${tokens}.md" \
+        --command "${run_command}"
     # Gate diagnostics over training (the paper's Fig. 3 and 4) of every model.
     python3 -m espnet2_ext.stages.plot_gate "${exps[@]}" --smooth 5 \
         --out "${expdir}/gate_${tgt_lang}_${tokens}.png"
