@@ -22,7 +22,8 @@ asr_args=           # extra options of asr_train
 help_message="Usage: $0 [--models \"...\"] [--token_type bpe|char] [--stage N] [--stop_stage N]
 $(utils/print_options.sh "${BASH_SOURCE[0]}")"
 
-run_command="./run.sh$(printf ' %q' "$@")"  # named in the RESULTS file
+run_command=./run.sh  # with its arguments quoted: named in the RESULTS file
+if [ $# -gt 0 ]; then run_command+=$(printf ' %q' "$@"); fi
 . utils/parse_options.sh
 . ./path.sh
 

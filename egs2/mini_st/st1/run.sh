@@ -39,7 +39,8 @@ seeds=              # e.g. "1 2 3": ESPnet's --seed N, tags _seed<N>; empty: one
 help_message="Usage: $0 [--tgt_lang de|fr|es] [--models \"...\"|all] [--stage N] [--stop_stage N]
 $(utils/print_options.sh "${BASH_SOURCE[0]}")"
 
-run_command="./run.sh$(printf ' %q' "$@")"  # named in the RESULTS file
+run_command=./run.sh  # with its arguments quoted: named in the RESULTS file
+if [ $# -gt 0 ]; then run_command+=$(printf ' %q' "$@"); fi
 . utils/parse_options.sh
 . ./path.sh
 
