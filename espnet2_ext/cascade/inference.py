@@ -96,11 +96,13 @@ class CascadeTranslator:
         speech = speech.unsqueeze(0)
         lengths = torch.tensor([speech.size(1)], device=speech.device)
         enc, _, segments = model.onebest(speech, lengths)
-        exported, ids, hyp_lens = model.export(enc, segments)
-        onebest = ids[0, : int(hyp_lens[0])]
-        if mode == "onebest":
-            mt_enc, _ = model.mt.encode(onebest.unsqueeze(0), hyp_lens)
+        onebest = [seg.token for seg in segments[0]]
+        if mode == "onebest":  # the plain cascade: the exporter is not run
+            ids = torch.tensor([onebest], dtype=torch.long, device=speech.device)
+            hyp_lens = torch.tensor([len(onebest)], device=speech.device)
+            mt_enc, _ = model.mt.encode(ids, hyp_lens)
         else:
+            exported, _, hyp_lens = model.export(enc, segments)
             mt_enc, _ = model.mt_encode_embeddings(exported, hyp_lens)
         hyps = self.beam_search(
             x=mt_enc[0], maxlenratio=self.maxlenratio, minlenratio=self.minlenratio
@@ -108,4 +110,4 @@ class CascadeTranslator:
         best = hyps[0]
         drop = {model.mt.sos, model.mt.eos, 0}
         translation = [t for t in best.yseq.tolist() if t not in drop]
-        return CascadeResult(translation, onebest.tolist(), float(best.score))
+        return CascadeResult(translation, onebest, float(best.score))

@@ -1,7 +1,5 @@
 """The cascade task builds its model from the sub-models' own training configs."""
 
-import argparse
-
 import pytest
 
 from espnet2_ext.cascade.model import ExporterCascadeModel
@@ -98,6 +96,11 @@ def test_missing_sub_model_config_and_token_file_are_named(tmp_path):
 
 def test_the_exporter_is_an_option_of_the_parser():
     parser = ExporterCascadeTask.get_parser()
+    args = parser.parse_args(
+        ["--token_list", "t", "--exporter", "transformer"]
+        + ["--exporter_conf", "num_blocks=2"]
+    )
+    assert (args.exporter, args.exporter_conf) == ("transformer", {"num_blocks": 2})
+    assert parser.parse_args(["--token_list", "t"]).exporter == "linear"
     with pytest.raises(SystemExit):
         parser.parse_args(["--token_list", "t", "--exporter", "conv"])
-    assert isinstance(parser, argparse.ArgumentParser)

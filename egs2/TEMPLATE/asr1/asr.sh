@@ -126,7 +126,7 @@ stage10() {
     # With extract_feats_in_collect_stats: false (our presets) this only writes shape
     # files; the SSL upstream is not run over the corpus.
     # shellcheck disable=SC2046
-    collect_stats espnet2_ext.bin.asr_train "${stats_dir}" --use_preprocessor true \
+    collect_stats espnet2_ext.bin.asr_train "${stats_dir}" wav.scp --use_preprocessor true \
         $(train_opts) --normalize none ${asr_args}
 }
 

@@ -20,8 +20,6 @@
 #   launch_training          ngpu num_nodes cuda_cmd inference_model python
 #   decode_dir, decode_sets  test_sets data_feats inference_nj gpu_inference decode_cmd
 #                            inference_config inference_args inference_model python
-#   collect_text_stats       (text-only data, mt1/mt.sh) as collect_stats
-#   decode_text_sets         (text-only data, mt1/mt.sh) as decode_sets
 #
 # train_sp is the data dir stage 2 writes: ${train_set}_sp with speed perturbation,
 # else ${train_set}. Stage 3 formats it into ${data_feats}/${train_set}.
@@ -140,20 +138,25 @@ filter_sets() {
     done
 }
 
-# collect_stats MODULE STATS_DIR TRAIN_ARGS...
+# collect_stats MODULE STATS_DIR KEY_NAME TRAIN_ARGS...
 # Stage 10: shape files (and statistics) of the train and valid sets with
-# `python -m MODULE --collect_stats true TRAIN_ARGS...` in ${nj} jobs, aggregated into
-# STATS_DIR. TRAIN_ARGS are the task's data, token and config options; the job's shape
-# files are given here.
+# `python -m MODULE --collect_stats true TRAIN_ARGS...`, aggregated into STATS_DIR.
+# The jobs' keys are the lines of ${data_feats}/<set>/KEY_NAME (wav.scp; the source
+# text for text-only data), in as many jobs as the smaller set allows (at most ${nj}).
+# TRAIN_ARGS are the task's data, token and config options; the job's shape files are
+# given here.
 collect_stats() {
-    local module=$1 stats_dir=$2 _logdir=$2/logdir _nj i
-    shift 2
+    local module=$1 stats_dir=$2 key_name=$3 _logdir=$2/logdir _nj=${nj} i n
+    shift 3
     mkdir -p "${_logdir}"
-    ${python} -m espnet2_ext.stages.split --scp "${data_feats}/${train_set}/wav.scp" \
-        --nj "${nj}" --out_dir "${_logdir}/train"
-    ${python} -m espnet2_ext.stages.split --scp "${data_feats}/${valid_set}/wav.scp" \
-        --nj "${nj}" --out_dir "${_logdir}/valid"
-    _nj=$(find "${_logdir}/train" -name 'keys.*.scp' | wc -l)
+    for i in "${train_set}" "${valid_set}"; do
+        n=$(grep -c . "${data_feats}/${i}/${key_name}" || true)
+        [ "${n}" -ge "${_nj}" ] || _nj=${n}
+    done
+    ${python} -m espnet2_ext.stages.split --scp "${data_feats}/${train_set}/${key_name}" \
+        --nj "${_nj}" --out_dir "${_logdir}/train"
+    ${python} -m espnet2_ext.stages.split --scp "${data_feats}/${valid_set}/${key_name}" \
+        --nj "${_nj}" --out_dir "${_logdir}/valid"
     ${train_cmd} JOB=1:"${_nj}" "${_logdir}"/stats.JOB.log \
         ${python} -m "${module}" --collect_stats true \
         --train_shape_file "${_logdir}/train/keys.JOB.scp" \
@@ -199,116 +202,48 @@ launch_training() {
 # decode_dir EXP SET: where stage 12 writes the decoding of SET with ${inference_model}.
 decode_dir() { echo "$1/decode_$2_$(basename "${inference_model}" .pth)"; }
 
-# decode_sets MODULE TASK EXP
-# Stage 12: decodes every test set with `python -m MODULE --TASK_train_config
-# EXP/config.yaml --TASK_model_file EXP/${inference_model}` (ESPnet's inference options
-# for TASK st or asr) in ${inference_nj} jobs, and merges their 1best_recog/text into
-# $(decode_dir EXP SET)/text. A set decoded (.done) with the same model, data and
-# options is skipped; one whose inputs changed is decoded again. First, a set with
-# utterances too short for the model fails, naming them (espnet2_ext.bin.short_utts).
+# decode_sets MODULE TASK EXP [INPUT NAME TYPE [ARGS...]]
+# Stage 12: decodes ${data_feats}/<set>/INPUT (default wav.scp, given to MODULE as
+# `INPUT,NAME,TYPE`, default `speech,sound`) of every test set with `python -m MODULE
+# --TASK_train_config EXP/config.yaml --TASK_model_file EXP/${inference_model}`
+# (ESPnet's inference options for TASK st, asr or mt) in ${inference_nj} jobs, and
+# merges their 1best_recog/text into $(decode_dir EXP SET)/text. ARGS go before
+# ${inference_args} (which may override them) and are stamped with them. A set decoded
+# (.done) with the same model, data and options is skipped; one whose inputs changed is
+# decoded again. First, a set of audio with utterances too short for the model fails,
+# naming them (espnet2_ext.bin.short_utts).
 decode_sets() {
-    local module=$1 task=$2 exp=$3 dset _dir _logdir _nj _ngpu=0 _args=()
+    local module=$1 task=$2 exp=$3 input=${4:-wav.scp} name=${5:-speech}
+    local type=${6:-sound} dset _dir _logdir _nj _ngpu=0 _args=() _opts=() _extra
+    shift $(($# < 6 ? $# : 6))
+    _extra="$*"
     [ "${gpu_inference}" = true ] && _ngpu=1
-    local _opts=()
     [ -n "${inference_config}" ] && _opts+=(--config "${inference_config}")
     for dset in ${test_sets}; do
         _dir=$(decode_dir "${exp}" "${dset}")
         mapfile -t _args < <(stamp_inputs "${exp}/${inference_model}" "${exp}/config.yaml" \
-            "${data_feats}/${dset}/.done" "${data_feats}/${dset}/wav.scp" ${inference_config}
-            stamp_option args "${inference_args}")
+            "${data_feats}/${dset}/.done" "${data_feats}/${dset}/${input}" \
+            ${inference_config}
+            stamp_option args "${_extra:+${_extra} }${inference_args}")
         stamp_check "${_dir}/.done" "${_args[@]}"
         case ${stamp_status} in
             done) log "${_dir} already decoded - skipping"; continue ;;
             changed) log "${_dir}: ${stamp_reason} since it was decoded - decoding again" ;;
         esac
         # Utterances too short for the model would fail inside a decoding job.
-        ${python} -m espnet2_ext.bin.short_utts --task "${task}" \
-            --config "${exp}/config.yaml" --data "${data_feats}/${dset}"
+        [ "${type}" != sound ] || ${python} -m espnet2_ext.bin.short_utts \
+            --task "${task}" --config "${exp}/config.yaml" --data "${data_feats}/${dset}"
         _logdir=${_dir}/logdir
         rm -rf "${_logdir}"
         mkdir -p "${_logdir}"
         ${python} -m espnet2_ext.fileio.stamp start "${_dir}/.done" "${_args[@]}"
-        ${python} -m espnet2_ext.stages.split --scp "${data_feats}/${dset}/wav.scp" \
+        ${python} -m espnet2_ext.stages.split --scp "${data_feats}/${dset}/${input}" \
             --nj "${inference_nj}" --out_dir "${_logdir}"
         _nj=$(find "${_logdir}" -maxdepth 1 -name 'keys.*.scp' | wc -l)
         # shellcheck disable=SC2086
         ${decode_cmd} --gpu "${_ngpu}" JOB=1:"${_nj}" "${_logdir}/${task}_inference.JOB.log" \
             ${python} -m "${module}" --ngpu "${_ngpu}" \
-            --data_path_and_name_and_type "${data_feats}/${dset}/wav.scp,speech,sound" \
-            --key_file "${_logdir}/keys.JOB.scp" \
-            --"${task}"_train_config "${exp}/config.yaml" \
-            --"${task}"_model_file "${exp}/${inference_model}" \
-            --output_dir "${_logdir}/output.JOB" "${_opts[@]}" ${inference_args}
-        ${python} -m espnet2_ext.stages.split --merge "${_logdir}" --nj "${_nj}" \
-            --name 1best_recog/text --out "${_dir}/text"
-        ${python} -m espnet2_ext.fileio.stamp finish "${_dir}/.done"
-    done
-}
-
-# Text-only data dirs (mt1/mt.sh): no wav.scp; the source text names the utterances.
-
-# collect_text_stats MODULE STATS_DIR KEY_NAME TRAIN_ARGS...
-# As collect_stats, for text-only data: the jobs' keys are the lines of
-# ${data_feats}/<set>/KEY_NAME of the train and valid sets, in as many jobs as the
-# smaller set allows (at most ${nj}).
-collect_text_stats() {
-    local module=$1 stats_dir=$2 key_name=$3 _logdir=$2/logdir _nj i n
-    shift 3
-    mkdir -p "${_logdir}"
-    _nj=${nj}
-    for i in "${train_set}" "${valid_set}"; do
-        n=$(grep -c . "${data_feats}/${i}/${key_name}" || true)
-        [ "${n}" -ge "${_nj}" ] || _nj=${n}
-    done
-    ${python} -m espnet2_ext.stages.split --scp "${data_feats}/${train_set}/${key_name}" \
-        --nj "${_nj}" --out_dir "${_logdir}/train"
-    ${python} -m espnet2_ext.stages.split --scp "${data_feats}/${valid_set}/${key_name}" \
-        --nj "${_nj}" --out_dir "${_logdir}/valid"
-    ${train_cmd} JOB=1:"${_nj}" "${_logdir}"/stats.JOB.log \
-        ${python} -m "${module}" --collect_stats true \
-        --train_shape_file "${_logdir}/train/keys.JOB.scp" \
-        --valid_shape_file "${_logdir}/valid/keys.JOB.scp" \
-        --output_dir "${_logdir}/stats.JOB" "$@"
-    local _dirs=()
-    for i in $(seq "${_nj}"); do _dirs+=(--input_dir "${_logdir}/stats.${i}"); done
-    ${python} -m espnet2.bin.aggregate_stats_dirs "${_dirs[@]}" --output_dir "${stats_dir}"
-}
-
-# decode_text_sets MODULE TASK EXP TEXT_NAME DATA_NAME [ARGS...]
-# As decode_sets, for text input: decodes ${data_feats}/<set>/TEXT_NAME of every test
-# set (given to MODULE as `TEXT_NAME,DATA_NAME,text`) with EXP/${inference_model} in
-# ${inference_nj} jobs, into $(decode_dir EXP SET)/text. ARGS are passed before
-# ${inference_args} (which may override them) and stamped with them. A set decoded
-# (.done) with the same model, data and options is skipped; one whose inputs changed
-# is decoded again.
-decode_text_sets() {
-    local module=$1 task=$2 exp=$3 text_name=$4 data_name=$5 dset _dir _logdir _nj
-    local _ngpu=0 _args=() _opts=()
-    shift 5
-    [ "${gpu_inference}" = true ] && _ngpu=1
-    [ -n "${inference_config}" ] && _opts+=(--config "${inference_config}")
-    for dset in ${test_sets}; do
-        _dir=$(decode_dir "${exp}" "${dset}")
-        mapfile -t _args < <(stamp_inputs "${exp}/${inference_model}" "${exp}/config.yaml" \
-            "${data_feats}/${dset}/.done" "${data_feats}/${dset}/${text_name}" \
-            ${inference_config}
-            stamp_option args "$* ${inference_args}")
-        stamp_check "${_dir}/.done" "${_args[@]}"
-        case ${stamp_status} in
-            done) log "${_dir} already decoded - skipping"; continue ;;
-            changed) log "${_dir}: ${stamp_reason} since it was decoded - decoding again" ;;
-        esac
-        _logdir=${_dir}/logdir
-        rm -rf "${_logdir}"
-        mkdir -p "${_logdir}"
-        ${python} -m espnet2_ext.fileio.stamp start "${_dir}/.done" "${_args[@]}"
-        ${python} -m espnet2_ext.stages.split --scp "${data_feats}/${dset}/${text_name}" \
-            --nj "${inference_nj}" --out_dir "${_logdir}"
-        _nj=$(find "${_logdir}" -maxdepth 1 -name 'keys.*.scp' | wc -l)
-        # shellcheck disable=SC2086
-        ${decode_cmd} --gpu "${_ngpu}" JOB=1:"${_nj}" "${_logdir}/${task}_inference.JOB.log" \
-            ${python} -m "${module}" --ngpu "${_ngpu}" \
-            --data_path_and_name_and_type "${data_feats}/${dset}/${text_name},${data_name},text" \
+            --data_path_and_name_and_type "${data_feats}/${dset}/${input},${name},${type}" \
             --key_file "${_logdir}/keys.JOB.scp" \
             --"${task}"_train_config "${exp}/config.yaml" \
             --"${task}"_model_file "${exp}/${inference_model}" \

@@ -175,7 +175,7 @@ train_opts() {
 stage9() {
     local split name
     # shellcheck disable=SC2046,SC2086
-    collect_text_stats espnet2.bin.mt_train "${mt_stats_dir}" "${src_text}" \
+    collect_stats espnet2.bin.mt_train "${mt_stats_dir}" "${src_text}" \
         --use_preprocessor true $(train_opts) ${mt_args}
     # As ESPnet's mt.sh: <utt> <length>,<vocabulary size> for batch_type numel.
     for split in train valid; do
@@ -228,7 +228,7 @@ stage10() {
 
 # The MT model has no CTC: ctc_weight 0 (mt_inference's default) keeps beam search off it.
 stage11() {
-    decode_text_sets espnet2.bin.mt_inference mt "${mt_exp}" "${src_text}" src_text \
+    decode_sets espnet2.bin.mt_inference mt "${mt_exp}" "${src_text}" src_text text \
         --ctc_weight 0.0
 }
 

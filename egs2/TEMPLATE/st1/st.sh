@@ -136,7 +136,7 @@ stage10() {
     # With extract_feats_in_collect_stats: false (our presets) this only writes shape
     # files; the SSL upstream is not run over the corpus.
     # shellcheck disable=SC2046,SC2086
-    collect_stats espnet2_ext.bin.st_train "${stats_dir}" --use_preprocessor true \
+    collect_stats espnet2_ext.bin.st_train "${stats_dir}" wav.scp --use_preprocessor true \
         $(train_opts) --normalize none ${st_args}
 }
 
